@@ -1,0 +1,1 @@
+"""Audio formats and resampling shared by the session and the engines."""

@@ -1,0 +1,1 @@
+"""The Realtime wire protocol: event shapes, ids, errors, dialects. No I/O."""

@@ -1,0 +1,45 @@
+"""What the session asks its runner to do (the sans-I/O session's outputs besides events)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class ResponseRequest:
+    """Everything a brain needs to produce one response."""
+
+    response_id: str
+    instructions: str
+    items: list[dict[str, Any]]  # context, GA conversation items in order
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str | dict[str, Any] = "auto"
+    modalities: list[str] = field(default_factory=lambda: ["audio"])
+    voice: str = "alloy"
+    speed: float = 1.0
+    temperature: float = 0.8
+    max_output_tokens: int | None = None
+
+
+@dataclass
+class Transcribe:
+    item_id: str
+    audio: np.ndarray  # int16, 24 kHz
+    language: str | None = None
+    prompt: str | None = None
+
+
+@dataclass
+class Respond:
+    request: ResponseRequest
+
+
+@dataclass
+class Cancel:
+    response_id: str
+
+
+Command = Transcribe | Respond | Cancel

@@ -1,0 +1,120 @@
+"""Runs a sans-I/O Session against a Brain on asyncio: the I/O half of a session.
+
+Client events go in through `handle`; the session's commands become tasks
+(transcription, responses); everything the session emits is sent in order
+through `send`, one flush at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from vivavoce.audio.formats import INTERNAL_RATE
+from vivavoce.brains.base import AudioOut, Brain
+from vivavoce.engines.base import TextDelta, ToolCall, Usage
+from vivavoce.protocol.errors import ProtocolError
+from vivavoce.session.commands import Cancel, Respond, Transcribe
+from vivavoce.session.session import Session
+
+log = logging.getLogger(__name__)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class SessionDriver:
+    def __init__(self, session: Session, brain: Brain, send: Send,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.session = session
+        self.brain = brain
+        self._send = send
+        self._clock = clock
+        self._send_lock = asyncio.Lock()
+        self._responses: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        await self.flush()
+
+    async def handle(self, raw: str | bytes | dict[str, Any]) -> None:
+        self.session.receive(raw, self._clock())
+        await self.flush()
+
+    async def reject(self, err: ProtocolError) -> None:
+        """A problem the transport found before the session could see the event."""
+        self.session.report(err)
+        await self.flush()
+
+    async def flush(self) -> None:
+        async with self._send_lock:
+            events, commands = self.session.drain()
+            for command in commands:
+                self._execute(command)
+            for event in events:
+                await self._send(event)
+
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _execute(self, command: Transcribe | Respond | Cancel) -> None:
+        if isinstance(command, Transcribe):
+            self._spawn(self._transcribe(command))
+        elif isinstance(command, Respond):
+            rid = command.request.response_id
+            self._responses[rid] = self._spawn(self._respond(command))
+        else:
+            task = self._responses.pop(command.response_id, None)
+            if task is not None:
+                task.cancel()
+
+    async def _transcribe(self, command: Transcribe) -> None:
+        seconds = len(command.audio) / INTERNAL_RATE
+        try:
+            text = await self.brain.transcribe(command.audio, command.language, command.prompt)
+        except Exception as exc:
+            log.warning("transcription failed: %s", exc)
+            self.session.transcription_failed(command.item_id, str(exc), self._clock())
+        else:
+            self.session.transcription_done(command.item_id, text, seconds, self._clock())
+        await self.flush()
+
+    async def _respond(self, command: Respond) -> None:
+        rid = command.request.response_id
+        session = self.session
+        error: str | None = None
+        usage: Usage | None = None
+        try:
+            async with contextlib.aclosing(self.brain.respond(command.request)) as outputs:
+                async for out in outputs:
+                    now = self._clock()
+                    if isinstance(out, AudioOut):
+                        session.response_audio(rid, out.pcm, out.text, now)
+                    elif isinstance(out, TextDelta):
+                        session.response_text(rid, out.text, now)
+                    elif isinstance(out, ToolCall):
+                        session.response_tool_call(rid, out.name, out.arguments, out.call_id, now)
+                    else:
+                        usage = out
+                    await self.flush()
+        except asyncio.CancelledError:
+            # Cancelled by the session, which has already closed the response.
+            raise
+        except Exception as exc:
+            log.warning("response %s failed: %s", rid, exc)
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._responses.pop(rid, None)
+        session.response_finish(rid, error, usage, self._clock())
+        await self.flush()
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

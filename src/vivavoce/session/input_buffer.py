@@ -1,0 +1,57 @@
+"""The input audio buffer on the session's audio timeline (int16, 24 kHz)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vivavoce.audio.formats import INTERNAL_RATE
+
+SAMPLES_PER_MS = INTERNAL_RATE // 1000
+
+
+class InputAudioBuffer:
+    """Audio appended since the last commit or clear, addressed by timeline ms."""
+
+    def __init__(self) -> None:
+        self._chunks: list[np.ndarray] = []
+        self.start_sample = 0  # timeline position of the first buffered sample
+        self.end_sample = 0  # timeline position just past the last sample
+
+    @property
+    def timeline_ms(self) -> int:
+        return self.end_sample // SAMPLES_PER_MS
+
+    @property
+    def duration_ms(self) -> int:
+        return (self.end_sample - self.start_sample) // SAMPLES_PER_MS
+
+    def append(self, pcm: np.ndarray) -> None:
+        if len(pcm):
+            self._chunks.append(pcm)
+            self.end_sample += len(pcm)
+
+    def _samples(self) -> np.ndarray:
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0] if self._chunks else np.zeros(0, np.int16)
+
+    def take(self, start_ms: int | None = None, end_ms: int | None = None) -> np.ndarray:
+        """Remove and return audio up to `end_ms` (all if None), from `start_ms` on."""
+        samples = self._samples()
+        end = len(samples) if end_ms is None else \
+            max(0, min(len(samples), end_ms * SAMPLES_PER_MS - self.start_sample))
+        start = 0 if start_ms is None else \
+            max(0, min(end, start_ms * SAMPLES_PER_MS - self.start_sample))
+        taken = samples[start:end].copy()
+        self._chunks = [samples[end:]] if end < len(samples) else []
+        self.start_sample += end
+        return taken
+
+    def keep_last(self, ms: int) -> None:
+        """Drop all but the last `ms` (bounded memory while nobody speaks)."""
+        excess = (self.end_sample - self.start_sample) - ms * SAMPLES_PER_MS
+        if excess > 0:
+            self.take(end_ms=(self.start_sample + excess) // SAMPLES_PER_MS)
+
+    def clear(self) -> None:
+        self.take()

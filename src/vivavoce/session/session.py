@@ -1,0 +1,694 @@
+"""One Realtime session as a state machine, in the spirit of h11.
+
+Inputs: raw client events (`receive`), the brain's output for a response
+(`response_audio`, `response_text`, `response_tool_call`, `response_finish`),
+transcripts (`transcription_done`/`failed`). Outputs: GA server events and
+commands for the runner (`drain`). No sockets, no models, no clock of its own:
+the only engine it touches is the VAD stream it is given, a pure function of
+the audio.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from vivavoce.audio.formats import FORMATS, INTERNAL_RATE, Decoder, Encoder, duration_ms
+from vivavoce.audio.resample import StreamResampler, int16_to_float
+from vivavoce.engines.base import VAD, Usage, VADStream
+from vivavoce.protocol import ids
+from vivavoce.protocol.errors import ProtocolError
+from vivavoce.session import items as item_rules
+from vivavoce.session.commands import Cancel, Command, Respond, ResponseRequest, Transcribe
+from vivavoce.session.config import AudioFormat, SessionConfig, apply_update
+from vivavoce.session.conversation import Conversation, Item
+from vivavoce.session.input_buffer import SAMPLES_PER_MS, InputAudioBuffer
+from vivavoce.session.transcript import heard_text
+from vivavoce.session.turn_detection import SpeechStarted, SpeechStopped, TurnDetector
+
+# Like the hosted API: one append may carry at most 15 MiB of base64 audio.
+MAX_APPEND_BYTES = 15 * 1024 * 1024
+MIN_COMMIT_MS = 100
+# Local inference has no quota; the event is still sent for clients that expect it.
+RATE_LIMITS = [
+    {"name": "requests", "limit": 1_000_000, "remaining": 1_000_000, "reset_seconds": 0.0},
+    {"name": "tokens", "limit": 1_000_000_000, "remaining": 1_000_000_000, "reset_seconds": 0.0},
+]
+
+
+@dataclass
+class _Message:
+    """The assistant message currently being streamed in a response."""
+
+    item: Item
+    output_index: int
+    encoder: Encoder | None
+    text: str = ""
+    samples: int = 0
+    segments: list[tuple[int, int, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Response:
+    id: str
+    obj: dict[str, Any]
+    request: ResponseRequest
+    in_conversation: bool
+    waiting_for: set[str]
+    started: bool = False
+    message: _Message | None = None
+    usage: Usage = field(default_factory=Usage)
+
+
+class Session:
+    def __init__(self, *, session_id: str, model: str, vad: VAD | None,
+                 config: SessionConfig | None = None, voices: list[str] | None = None) -> None:
+        self.config = (config or SessionConfig()).model_copy(update={"id": session_id,
+                                                                      "model": model})
+        self.conversation = Conversation(ids.new_id("conv_"))
+        self.voices = voices or []
+        self._vad = vad
+        self._vad_stream: VADStream | None = vad.stream() if vad else None
+        self._events: list[dict[str, Any]] = []
+        self._commands: list[Command] = []
+        self._buffer = InputAudioBuffer()
+        self._decoder = Decoder(FORMATS[self.config.audio.input.format.type])
+        self._to_vad = StreamResampler(INTERNAL_RATE, 16000)
+        self._vad_pending = np.zeros(0, np.float32)
+        self._vad_samples = 0  # 16 kHz samples fed to the VAD so far
+        self._turns = self._new_turn_detector()
+        self._speech_item_id: str | None = None
+        self._speech_start_ms = 0
+        self._idle_anchor_ms: int | None = None
+        self._response: _Response | None = None
+        self._pending_transcripts: set[str] = set()
+        self._item_audio: dict[str, np.ndarray] = {}
+        self._assistant_audio: dict[str, list[tuple[int, int, str]]] = {}
+        self.now = 0.0
+        self._emit("session.created", session=self.config.wire())
+        self._emit("conversation.created",
+                   conversation={"id": self.conversation.id, "object": "realtime.conversation"})
+
+    # ------------------------------------------------------------------ outputs
+    def drain(self) -> tuple[list[dict[str, Any]], list[Command]]:
+        events, commands = self._events, self._commands
+        self._events, self._commands = [], []
+        return events, commands
+
+    def _emit(self, type_: str, **fields: Any) -> dict[str, Any]:
+        event = {"type": type_, "event_id": ids.event_id(), **fields}
+        self._events.append(event)
+        return event
+
+    def report(self, err: ProtocolError, client_event_id: str | None = None) -> None:
+        """Send `err` as an `error` event; the session carries on."""
+        self._emit("error", error=err.to_error(client_event_id))
+
+    @property
+    def active_response_id(self) -> str | None:
+        return self._response.id if self._response else None
+
+    # ------------------------------------------------------------------- inputs
+    def receive(self, raw: str | bytes | dict[str, Any], now: float = 0.0) -> None:
+        """Handle one client event; any problem becomes an `error` event."""
+        self.now = now
+        client_event_id = None
+        try:
+            event = raw if isinstance(raw, dict) else self._parse(raw)
+            client_event_id = event.get("event_id") if isinstance(event.get("event_id"), str) \
+                else None
+            if "event_id" in event and event["event_id"] is not None and client_event_id is None:
+                raise ProtocolError("invalid_type", "'event_id' must be a string.", "event_id")
+            type_ = event.get("type")
+            if not isinstance(type_, str):
+                raise ProtocolError("missing_required_parameter",
+                                    "Missing required parameter: 'type'.", "type")
+            handler = self._handlers().get(type_)
+            if handler is None:
+                raise ProtocolError("invalid_value",
+                                    f"Unknown event type '{type_}'. Supported types: "
+                                    + ", ".join(sorted(self._handlers())) + ".", "type")
+            handler(event)
+        except ProtocolError as err:
+            self.report(err, client_event_id)
+
+    @staticmethod
+    def _parse(raw: str | bytes) -> dict[str, Any]:
+        try:
+            event = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ProtocolError("invalid_json",
+                                f"The message is not valid JSON: {exc}.") from None
+        if not isinstance(event, dict):
+            raise ProtocolError("invalid_json", "A client event must be a JSON object.")
+        return event
+
+    def _handlers(self):
+        return {
+            "session.update": self._on_session_update,
+            "input_audio_buffer.append": self._on_append,
+            "input_audio_buffer.commit": self._on_commit,
+            "input_audio_buffer.clear": self._on_clear,
+            "conversation.item.create": self._on_item_create,
+            "conversation.item.retrieve": self._on_item_retrieve,
+            "conversation.item.truncate": self._on_item_truncate,
+            "conversation.item.delete": self._on_item_delete,
+            "response.create": self._on_response_create,
+            "response.cancel": self._on_response_cancel,
+            "output_audio_buffer.clear": self._on_output_clear,
+        }
+
+    # ------------------------------------------------------------ session.update
+    def _on_session_update(self, event: dict[str, Any]) -> None:
+        if "session" not in event:
+            raise ProtocolError("missing_required_parameter",
+                                "Missing required parameter: 'session'.", "session")
+        old = self.config
+        new = apply_update(old, event["session"])
+        new = new.model_copy(update={"id": old.id, "model": old.model})
+        self.config = new
+        if new.audio.input.format != old.audio.input.format:
+            self._decoder = Decoder(FORMATS[new.audio.input.format.type])
+        if new.audio.input.turn_detection != old.audio.input.turn_detection:
+            self._turns = self._new_turn_detector()
+            self._idle_anchor_ms = None
+        self._emit("session.updated", session=new.wire())
+
+    def _new_turn_detector(self) -> TurnDetector | None:
+        turn = self.config.audio.input.turn_detection
+        if turn is None or self._vad is None:
+            return None
+        return TurnDetector(turn.threshold, turn.prefix_padding_ms, turn.silence_ms())
+
+    # --------------------------------------------------------------- input audio
+    def _on_append(self, event: dict[str, Any]) -> None:
+        audio = event.get("audio")
+        if not isinstance(audio, str):
+            raise ProtocolError("missing_required_parameter" if audio is None else "invalid_type",
+                                "'audio' must be a base64-encoded string.", "audio")
+        pcm = self._decode_audio(audio, "audio")
+        self._buffer.append(pcm)
+        self._run_turn_detection(pcm)
+
+    def _decode_audio(self, audio: str, param: str) -> np.ndarray:
+        if len(audio) > MAX_APPEND_BYTES:
+            raise ProtocolError("audio_too_large",
+                                f"Audio of {len(audio)} bytes exceeds the limit of "
+                                f"{MAX_APPEND_BYTES} bytes (15 MiB) per event.", param)
+        try:
+            data = base64.b64decode(audio, validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError("invalid_base64", "The audio is not valid base64.",
+                                param) from None
+        return self._decoder.decode(data)
+
+    def _run_turn_detection(self, pcm: np.ndarray) -> None:
+        if self._turns is None or self._vad_stream is None or self._vad is None:
+            return
+        frame = self._vad.frame_samples
+        samples = np.concatenate([self._vad_pending,
+                                  int16_to_float(self._to_vad.process(pcm))])
+        whole = len(samples) // frame * frame
+        self._vad_pending = samples[whole:]
+        for start in range(0, whole, frame):
+            start_ms = self._vad_samples * 1000 // 16000
+            self._vad_samples += frame
+            end_ms = self._vad_samples * 1000 // 16000
+            change = self._turns.feed(self._vad_stream.probability(samples[start:start + frame]),
+                                      start_ms, end_ms)
+            if isinstance(change, SpeechStarted):
+                self._speech_started(change)
+            elif isinstance(change, SpeechStopped):
+                self._speech_stopped(change)
+        turn = self.config.audio.input.turn_detection
+        if not self._turns.speaking and turn is not None:
+            self._buffer.keep_last(turn.prefix_padding_ms + 2 * frame * 1000 // 16000)
+            self._check_idle(turn.idle_timeout_ms)
+
+    def _speech_started(self, change: SpeechStarted) -> None:
+        turn = self.config.audio.input.turn_detection
+        self._speech_item_id = ids.item_id()
+        self._speech_start_ms = change.audio_start_ms
+        self._idle_anchor_ms = None
+        if self._response and turn is not None and turn.interrupt_response:
+            self._cancel_response("turn_detected")
+        self._emit("input_audio_buffer.speech_started", audio_start_ms=change.audio_start_ms,
+                   item_id=self._speech_item_id)
+
+    def _speech_stopped(self, change: SpeechStopped) -> None:
+        item_id = self._speech_item_id or ids.item_id()
+        self._speech_item_id = None
+        self._emit("input_audio_buffer.speech_stopped", audio_end_ms=change.audio_end_ms,
+                   item_id=item_id)
+        audio = self._buffer.take(self._speech_start_ms, change.detected_ms)
+        self._commit_audio(item_id, audio)
+        self._idle_anchor_ms = change.detected_ms
+        turn = self.config.audio.input.turn_detection
+        if turn is not None and turn.create_response and self._response is None:
+            self._start_response({}, None)
+
+    def _check_idle(self, idle_timeout_ms: int | None) -> None:
+        if idle_timeout_ms is None or self._response is not None or self._idle_anchor_ms is None:
+            return
+        now_ms = self._buffer.timeline_ms
+        if now_ms - self._idle_anchor_ms < idle_timeout_ms:
+            return
+        item_id = ids.item_id()
+        self._emit("input_audio_buffer.timeout_triggered", audio_start_ms=self._idle_anchor_ms,
+                   audio_end_ms=now_ms, item_id=item_id)
+        self._idle_anchor_ms = None
+        self._buffer.clear()
+        self._commit_audio(item_id, np.zeros(0, np.int16))
+        self._start_response({}, None)
+
+    def _on_commit(self, event: dict[str, Any]) -> None:
+        if self._buffer.duration_ms < MIN_COMMIT_MS:
+            raise ProtocolError(
+                "input_audio_buffer_commit_empty",
+                f"Error committing input audio buffer: buffer too small. Expected at least "
+                f"{MIN_COMMIT_MS}ms of audio, but buffer only has {self._buffer.duration_ms}ms "
+                "of audio.")
+        item_id = self._speech_item_id or ids.item_id()
+        self._speech_item_id = None
+        if self._turns is not None:
+            self._turns.reset()
+        self._commit_audio(item_id, self._buffer.take())
+
+    def _commit_audio(self, item_id: str, audio: np.ndarray) -> None:
+        item = item_rules.user_audio_item(item_id)
+        previous = self.conversation.insert(item)
+        self._item_audio[item_id] = audio
+        self._emit("input_audio_buffer.committed", item_id=item_id, previous_item_id=previous)
+        self._emit("conversation.item.added", item=item_rules.wire(item),
+                   previous_item_id=previous)
+        self._emit("conversation.item.done", item=item_rules.wire(item),
+                   previous_item_id=previous)
+        self._transcribe(item_id, audio)
+
+    def _transcribe(self, item_id: str, audio: np.ndarray) -> None:
+        transcription = self.config.audio.input.transcription
+        self._pending_transcripts.add(item_id)
+        self._commands.append(Transcribe(
+            item_id, audio,
+            language=transcription.language if transcription else None,
+            prompt=transcription.prompt if transcription else None))
+
+    def _on_clear(self, event: dict[str, Any]) -> None:
+        self._buffer.clear()
+        if self._turns is not None:
+            self._turns.reset()
+        self._speech_item_id = None
+        self._emit("input_audio_buffer.cleared")
+
+    # ------------------------------------------------------------- transcripts
+    def transcription_done(self, item_id: str, text: str, audio_seconds: float,
+                           now: float = 0.0) -> None:
+        self.now = now
+        self._pending_transcripts.discard(item_id)
+        if self.conversation.has(item_id):
+            item = self.conversation.get(item_id)
+            item_rules.set_user_transcript(item, text)
+            if self.config.audio.input.transcription is not None:
+                index = item_rules.audio_content_index(item)
+                self._emit("conversation.item.input_audio_transcription.delta",
+                           item_id=item_id, content_index=index, delta=text)
+                self._emit("conversation.item.input_audio_transcription.completed",
+                           item_id=item_id, content_index=index, transcript=text,
+                           usage={"type": "duration", "seconds": round(audio_seconds, 3)})
+        self._start_waiting_response()
+
+    def transcription_failed(self, item_id: str, message: str, now: float = 0.0) -> None:
+        self.now = now
+        self._pending_transcripts.discard(item_id)
+        if self.conversation.has(item_id):
+            item = self.conversation.get(item_id)
+            item_rules.set_user_transcript(item, "")
+            if self.config.audio.input.transcription is not None:
+                self._emit("conversation.item.input_audio_transcription.failed",
+                           item_id=item_id, content_index=item_rules.audio_content_index(item),
+                           error={"type": "transcription_error", "code": "stt_failed",
+                                  "message": message, "param": None})
+        self._start_waiting_response()
+
+    # ------------------------------------------------------------------- items
+    def _on_item_create(self, event: dict[str, Any]) -> None:
+        previous_item_id = event.get("previous_item_id")
+        if previous_item_id is not None and not isinstance(previous_item_id, str):
+            raise ProtocolError("invalid_type", "'previous_item_id' must be a string.",
+                                "previous_item_id")
+        item, audio = item_rules.parse_client_item(event.get("item"), self._decode_audio)
+        previous = self.conversation.insert(item, previous_item_id)
+        self._emit("conversation.item.added", item=item_rules.wire(item),
+                   previous_item_id=previous)
+        self._emit("conversation.item.done", item=item_rules.wire(item),
+                   previous_item_id=previous)
+        if audio is not None:
+            self._item_audio[item["id"]] = audio
+            self._transcribe(item["id"], audio)
+
+    def _on_item_retrieve(self, event: dict[str, Any]) -> None:
+        item = self.conversation.get(self._item_id_param(event))
+        wire = item_rules.wire(item)
+        audio = self._item_audio.get(item["id"])
+        if audio is not None:
+            index = item_rules.audio_content_index(item)
+            encoded = FORMATS[self.config.audio.input.format.type]
+            data = Encoder(encoded).encode(audio)
+            wire["content"][index]["audio"] = base64.b64encode(data).decode()
+        self._emit("conversation.item.retrieved", item=wire)
+
+    def _on_item_delete(self, event: dict[str, Any]) -> None:
+        item_id = self._item_id_param(event)
+        if self._response and self._response.message and \
+                self._response.message.item["id"] == item_id:
+            raise ProtocolError("item_in_progress",
+                                "Cannot delete an item while its response is in progress; "
+                                "cancel the response first.", "item_id")
+        self.conversation.delete(item_id)
+        self._item_audio.pop(item_id, None)
+        self._assistant_audio.pop(item_id, None)
+        self._emit("conversation.item.deleted", item_id=item_id)
+
+    def _on_item_truncate(self, event: dict[str, Any]) -> None:
+        item_id = self._item_id_param(event)
+        item = self.conversation.get(item_id)
+        content_index = event.get("content_index", 0)
+        audio_end_ms = event.get("audio_end_ms")
+        if not isinstance(content_index, int) or isinstance(content_index, bool):
+            raise ProtocolError("invalid_type", "'content_index' must be an integer.",
+                                "content_index")
+        if not isinstance(audio_end_ms, int) or isinstance(audio_end_ms, bool) \
+                or audio_end_ms < 0:
+            raise ProtocolError("invalid_value",
+                                "'audio_end_ms' must be a non-negative integer.", "audio_end_ms")
+        if item.get("role") != "assistant" or item_rules.audio_content_index(item) is None:
+            raise ProtocolError("invalid_value",
+                                "Only assistant messages with audio can be truncated.", "item_id")
+        if content_index != item_rules.audio_content_index(item):
+            raise ProtocolError("invalid_value",
+                                f"Content index {content_index} is not the item's audio part.",
+                                "content_index")
+        if self._response and self._response.message and \
+                self._response.message.item["id"] == item_id:
+            # The user heard only part of an answer still being made: stop making it.
+            self._cancel_response("client_cancelled")
+        segments = self._assistant_audio.get(item_id, [])
+        total_ms = duration_ms(segments[-1][1]) if segments else 0
+        if audio_end_ms > total_ms:
+            raise ProtocolError("invalid_value",
+                                f"audio_end_ms {audio_end_ms} is past the end of the item's "
+                                f"audio ({total_ms} ms).", "audio_end_ms")
+        cut = audio_end_ms * SAMPLES_PER_MS
+        item_rules.set_assistant_transcript(item, heard_text(segments, cut))
+        self._assistant_audio[item_id] = [(s, min(e, cut), t) for s, e, t in segments if s < cut]
+        self._emit("conversation.item.truncated", item_id=item_id, content_index=content_index,
+                   audio_end_ms=audio_end_ms)
+
+    @staticmethod
+    def _item_id_param(event: dict[str, Any]) -> str:
+        item_id = event.get("item_id")
+        if not isinstance(item_id, str) or not item_id:
+            raise ProtocolError("missing_required_parameter" if item_id is None
+                                else "invalid_type", "'item_id' must be a string.", "item_id")
+        return item_id
+
+    # --------------------------------------------------------------- responses
+    def _on_response_create(self, event: dict[str, Any]) -> None:
+        params = event.get("response") or {}
+        if not isinstance(params, dict):
+            raise ProtocolError("invalid_type", "'response' must be an object.", "response")
+        if self._response is not None:
+            raise ProtocolError(
+                "conversation_already_has_active_response",
+                f"Conversation already has an active response in progress: "
+                f"{self._response.id}. Wait until the response is finished before creating a "
+                "new one.")
+        self._start_response(params, event.get("event_id"))
+
+    def _start_response(self, params: dict[str, Any], client_event_id: str | None) -> None:
+        request, in_conversation, metadata, output_format = self._response_request(params)
+        if not in_conversation:
+            context = request.items
+        else:
+            context = list(self.conversation)
+            request.items = context
+        obj = {
+            "id": request.response_id, "object": "realtime.response", "status": "in_progress",
+            "status_details": None, "output": [],
+            "conversation_id": self.conversation.id if in_conversation else None,
+            "output_modalities": request.modalities,
+            "max_output_tokens": request.max_output_tokens or "inf",
+            "audio": {"output": {"format": output_format.wire(), "voice": request.voice}},
+            "usage": None, "metadata": metadata,
+        }
+        waiting = {it["id"] for it in context if it.get("id") in self._pending_transcripts}
+        self._response = _Response(request.response_id, obj, request, in_conversation, waiting)
+        self._emit("response.created", response=dict(obj, output=[]))
+        self._start_waiting_response()
+
+    def _response_request(self, params: dict[str, Any]
+                          ) -> tuple[ResponseRequest, bool, dict[str, Any] | None, AudioFormat]:
+        known = {"instructions", "output_modalities", "audio", "tools", "tool_choice",
+                 "max_output_tokens", "conversation", "input", "metadata", "temperature",
+                 "prompt"}
+        for key in params:
+            if key not in known:
+                raise ProtocolError("unknown_parameter", f"Unknown parameter: 'response.{key}'.",
+                                    f"response.{key}")
+        # Per-response overrides are validated exactly like a session update.
+        overrides: dict[str, Any] = {k: params[k] for k in
+                                     ("instructions", "tools", "tool_choice", "max_output_tokens",
+                                      "temperature", "output_modalities") if k in params}
+        if "audio" in params:
+            output = (params["audio"] or {}).get("output") if isinstance(params["audio"], dict) \
+                else params["audio"]
+            overrides["audio"] = {"output": output}
+        cfg = apply_update(self.config, overrides, "response") if overrides else self.config
+        conversation = params.get("conversation", "auto")
+        if conversation not in ("auto", "none"):
+            raise ProtocolError("invalid_value", "'conversation' must be 'auto' or 'none'.",
+                                "response.conversation")
+        items: list[Item] = []
+        if "input" in params:
+            if not isinstance(params["input"], list):
+                raise ProtocolError("invalid_type", "'input' must be an array of items.",
+                                    "response.input")
+            for raw in params["input"]:
+                if isinstance(raw, dict) and raw.get("type") == "item_reference":
+                    items.append(self.conversation.get(str(raw.get("id")), "response.input"))
+                else:
+                    items.append(item_rules.parse_client_item(raw, self._decode_audio)[0])
+        metadata = params.get("metadata")
+        if metadata is not None and not isinstance(metadata, dict):
+            raise ProtocolError("invalid_type", "'metadata' must be an object.",
+                                "response.metadata")
+        max_tokens = cfg.max_output_tokens
+        request = ResponseRequest(
+            response_id=ids.response_id(), instructions=cfg.instructions, items=items,
+            tools=[t.model_dump() for t in cfg.tools], tool_choice=cfg.tool_choice,
+            modalities=cfg.output_modalities, voice=cfg.audio.output.voice,
+            speed=cfg.audio.output.speed, temperature=cfg.temperature,
+            max_output_tokens=None if max_tokens == "inf" else int(max_tokens))
+        in_conversation = conversation == "auto" and "input" not in params
+        return request, in_conversation, metadata, cfg.audio.output.format
+
+    def _start_waiting_response(self) -> None:
+        response = self._response
+        if response is None or response.started:
+            return
+        response.waiting_for &= self._pending_transcripts
+        if response.waiting_for:
+            return
+        response.started = True
+        # Transcripts may have arrived since the context was taken: use the items now.
+        if response.in_conversation:
+            response.request.items = list(self.conversation)
+        self._commands.append(Respond(response.request))
+
+    # -------------------------------------------------------------- brain output
+    def _current(self, response_id: str) -> _Response | None:
+        response = self._response
+        return response if response is not None and response.id == response_id else None
+
+    def _open_message(self, response: _Response) -> _Message:
+        if response.message is not None:
+            return response.message
+        audio = response.request.modalities == ["audio"]
+        item = item_rules.assistant_item(ids.item_id(), audio)
+        output_index = len(response.obj["output"])
+        response.obj["output"].append(item)
+        message = _Message(item, output_index,
+                           Encoder(FORMATS[response.obj["audio"]["output"]["format"]["type"]])
+                           if audio else None)
+        response.message = message
+        self._add_output_item(response, item)
+        part = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
+        self._emit("response.content_part.added", response_id=response.id, item_id=item["id"],
+                   output_index=output_index, content_index=0, part=part)
+        if audio:
+            self._assistant_audio[item["id"]] = message.segments
+        return message
+
+    def _add_output_item(self, response: _Response, item: Item) -> None:
+        previous = None
+        if response.in_conversation:
+            previous = self.conversation.insert(item)
+        output_index = response.obj["output"].index(item)
+        self._emit("response.output_item.added", response_id=response.id,
+                   output_index=output_index, item=item_rules.wire(item))
+        if response.in_conversation:
+            self._emit("conversation.item.added", item=item_rules.wire(item),
+                       previous_item_id=previous)
+
+    def response_audio(self, response_id: str, pcm: np.ndarray, text: str,
+                       now: float = 0.0) -> None:
+        """A chunk of assistant speech (int16, 24 kHz); `text` is what it starts to say."""
+        self.now = now
+        response = self._current(response_id)
+        if response is None:
+            return
+        message = self._open_message(response)
+        common = {"response_id": response_id, "item_id": message.item["id"],
+                  "output_index": message.output_index, "content_index": 0}
+        if text:
+            message.text += text
+            message.segments.append((message.samples, message.samples + len(pcm), text))
+            self._emit("response.output_audio_transcript.delta", delta=text, **common)
+        elif message.segments:
+            start, _, seg_text = message.segments[-1]
+            message.segments[-1] = (start, message.samples + len(pcm), seg_text)
+        message.samples += len(pcm)
+        assert message.encoder is not None
+        data = message.encoder.encode(pcm)
+        if data:
+            self._emit("response.output_audio.delta", delta=base64.b64encode(data).decode(),
+                       **common)
+
+    def response_text(self, response_id: str, delta: str, now: float = 0.0) -> None:
+        self.now = now
+        response = self._current(response_id)
+        if response is None or not delta:
+            return
+        message = self._open_message(response)
+        message.text += delta
+        self._emit("response.output_text.delta", response_id=response_id,
+                   item_id=message.item["id"], output_index=message.output_index,
+                   content_index=0, delta=delta)
+
+    def response_tool_call(self, response_id: str, name: str, arguments: str,
+                           call_id: str = "", now: float = 0.0) -> None:
+        self.now = now
+        response = self._current(response_id)
+        if response is None:
+            return
+        self._close_message(response, "completed")
+        item = item_rules.function_call_item(ids.item_id(), call_id or ids.call_id(), name,
+                                             arguments)
+        response.obj["output"].append(item)
+        self._add_output_item(response, item)
+        output_index = response.obj["output"].index(item)
+        common = {"response_id": response_id, "item_id": item["id"],
+                  "output_index": output_index, "call_id": item["call_id"]}
+        self._emit("response.function_call_arguments.delta", delta=arguments, **common)
+        self._emit("response.function_call_arguments.done", arguments=arguments, name=name,
+                   **common)
+        item["status"] = "completed"
+        self._finish_output_item(response, item)
+
+    def response_finish(self, response_id: str, error: str | None = None,
+                        usage: Usage | None = None, now: float = 0.0) -> None:
+        self.now = now
+        response = self._current(response_id)
+        if response is None:
+            return
+        if usage is not None:
+            response.usage = usage
+        if error is None:
+            self._finish_response(response, "completed", None)
+        else:
+            self._finish_response(response, "failed", {
+                "type": "failed",
+                "error": {"type": "server_error", "code": "engine_error", "message": error}})
+
+    def _close_message(self, response: _Response, status: str) -> None:
+        message = response.message
+        if message is None:
+            return
+        response.message = None
+        common = {"response_id": response.id, "item_id": message.item["id"],
+                  "output_index": message.output_index, "content_index": 0}
+        if message.encoder is not None:
+            self._emit("response.output_audio.done", **common)
+            self._emit("response.output_audio_transcript.done", transcript=message.text,
+                       **common)
+            part = {"type": "audio", "transcript": message.text}
+        else:
+            self._emit("response.output_text.done", text=message.text, **common)
+            part = {"type": "text", "text": message.text}
+        self._emit("response.content_part.done", part=part, **common)
+        item_rules.set_assistant_transcript(message.item, message.text)
+        message.item["status"] = status
+        self._finish_output_item(response, message.item)
+
+    def _finish_output_item(self, response: _Response, item: Item) -> None:
+        self._emit("response.output_item.done", response_id=response.id,
+                   output_index=response.obj["output"].index(item), item=item_rules.wire(item))
+        if response.in_conversation:
+            self._emit("conversation.item.done", item=item_rules.wire(item),
+                       previous_item_id=self.conversation.previous_id(item["id"]))
+
+    def _finish_response(self, response: _Response, status: str,
+                         details: dict[str, Any] | None) -> None:
+        item_status = "completed" if status == "completed" else "incomplete"
+        self._close_message(response, item_status)
+        self._response = None
+        usage = response.usage
+        obj = dict(response.obj, status=status, status_details=details,
+                   output=[item_rules.wire(i) for i in response.obj["output"]],
+                   usage={
+                       "total_tokens": usage.input_tokens + usage.output_tokens,
+                       "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+                       "input_token_details": {"text_tokens": usage.input_tokens,
+                                               "audio_tokens": 0,
+                                               "cached_tokens": usage.cached_tokens},
+                       "output_token_details": {"text_tokens": usage.output_tokens,
+                                                "audio_tokens": 0},
+                   })
+        self._emit("response.done", response=obj)
+        self._emit("rate_limits.updated", rate_limits=RATE_LIMITS)
+        # Idle time counts from when the answer will have finished playing.
+        played = sum(duration_ms(s[1] - s[0]) for item in response.obj["output"]
+                     for s in self._assistant_audio.get(item["id"], []))
+        self._idle_anchor_ms = self._buffer.timeline_ms + played
+
+    def _cancel_response(self, reason: str) -> None:
+        response = self._response
+        if response is None:
+            return
+        if response.started:
+            self._commands.append(Cancel(response.id))
+        self._finish_response(response, "cancelled", {"type": "cancelled", "reason": reason})
+
+    def _on_response_cancel(self, event: dict[str, Any]) -> None:
+        response_id = event.get("response_id")
+        if response_id is not None and not isinstance(response_id, str):
+            raise ProtocolError("invalid_type", "'response_id' must be a string.", "response_id")
+        if self._response is None or (response_id and response_id != self._response.id):
+            raise ProtocolError("response_cancel_not_active",
+                                "Cancellation failed: no active response found"
+                                + (f" with id '{response_id}'." if response_id else "."),
+                                "response_id" if response_id else None)
+        self._cancel_response("client_cancelled")
+
+    def _on_output_clear(self, event: dict[str, Any]) -> None:
+        response = self._response
+        if response is None:
+            raise ProtocolError("output_audio_buffer_not_active",
+                                "There is no assistant audio being produced to clear.")
+        self._cancel_response("client_cancelled")
+        self._emit("output_audio_buffer.cleared", response_id=response.id)

@@ -1,0 +1,69 @@
+"""Server VAD turn detection over speech probabilities, on the audio timeline.
+
+Pure state: frames and their probabilities in, speech start/stop out. Time is
+the input audio's own timeline (ms since the session's first sample), so a
+client streaming faster or slower than real time gets the same turns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Below threshold minus this the frame counts as silence (hysteresis, as Silero
+# recommends), so a voice hovering near the threshold does not flap.
+HYSTERESIS = 0.15
+# Speech must last this long before a turn starts: one noisy frame is no turn.
+MIN_SPEECH_MS = 64
+
+
+@dataclass
+class SpeechStarted:
+    audio_start_ms: int  # includes prefix padding
+
+
+@dataclass
+class SpeechStopped:
+    audio_end_ms: int  # where the silence began: the true end of speech
+    detected_ms: int  # when the silence window ran out
+
+
+TurnEvent = SpeechStarted | SpeechStopped
+
+
+class TurnDetector:
+    def __init__(self, threshold: float, prefix_padding_ms: int, silence_ms: int) -> None:
+        self.threshold = threshold
+        self.prefix_padding_ms = prefix_padding_ms
+        self.silence_ms = silence_ms
+        self.speaking = False
+        self._voiced_since: int | None = None
+        self._silent_since: int | None = None
+
+    def feed(self, probability: float, frame_start_ms: int, frame_end_ms: int) -> TurnEvent | None:
+        if not self.speaking:
+            if probability >= self.threshold:
+                if self._voiced_since is None:
+                    self._voiced_since = frame_start_ms
+                if frame_end_ms - self._voiced_since >= MIN_SPEECH_MS:
+                    self.speaking = True
+                    self._silent_since = None
+                    start = max(0, self._voiced_since - self.prefix_padding_ms)
+                    return SpeechStarted(audio_start_ms=start)
+            else:
+                self._voiced_since = None
+            return None
+        if probability < self.threshold - HYSTERESIS:
+            if self._silent_since is None:
+                self._silent_since = frame_start_ms
+            if frame_end_ms - self._silent_since >= self.silence_ms:
+                end = self._silent_since
+                self.reset()
+                return SpeechStopped(audio_end_ms=end, detected_ms=frame_end_ms)
+        elif probability >= self.threshold:
+            self._silent_since = None
+        return None
+
+    def reset(self) -> None:
+        self.speaking = False
+        self._voiced_since = None
+        self._silent_since = None
