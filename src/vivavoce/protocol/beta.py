@@ -109,7 +109,9 @@ def _beta_session(ga: dict[str, Any]) -> dict[str, Any]:
     audio_out = ga.get("audio", {}).get("output", {})
     turn = audio_in.get("turn_detection")
     return {
-        "id": ga.get("id"), "object": "realtime.session", "model": ga.get("model"),
+        # Beta typed `model` as a closed list of hosted model names: a local
+        # model's name would not fit, so the beta session leaves it out.
+        "id": ga.get("id"), "object": "realtime.session",
         "expires_at": ga.get("expires_at"),
         "modalities": ["audio", "text"] if ga.get("output_modalities") == ["audio"] else ["text"],
         "instructions": ga.get("instructions"), "voice": audio_out.get("voice"),

@@ -1,0 +1,1 @@
+"""What produces the assistant's turn: the local cascade, or a relay upstream."""

@@ -1,0 +1,36 @@
+"""The brain interface the session driver talks to."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from vivavoce.engines.base import TextDelta, ToolCall, Usage
+from vivavoce.session.commands import ResponseRequest
+
+
+@dataclass
+class AudioOut:
+    """Assistant speech, int16 at 24 kHz; `text` is what this chunk starts saying."""
+
+    pcm: np.ndarray
+    text: str
+
+
+BrainOutput = AudioOut | TextDelta | ToolCall | Usage
+
+
+class Brain(Protocol):
+    voices: list[str]
+
+    async def transcribe(self, audio: np.ndarray, language: str | None,
+                         prompt: str | None) -> str:
+        """Transcribe int16 24 kHz audio of one user turn."""
+        ...
+
+    def respond(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:
+        """Stream one response; closing the iterator cancels the work behind it."""
+        ...

@@ -1,0 +1,132 @@
+"""The local cascade: STT → LLM → clause segmentation → TTS, streaming at every step.
+
+The LLM runs in its own thread and feeds clauses into a queue while TTS
+speaks the previous ones, so the first clause is heard while the rest of the
+answer is still being written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
+
+import numpy as np
+
+from vivavoce.audio.formats import INTERNAL_RATE
+from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
+from vivavoce.brains.base import AudioOut, BrainOutput
+from vivavoce.brains.messages import to_messages
+from vivavoce.brains.threads import iterate_in_thread
+from vivavoce.engines.base import LLM, STT, TTS, LLMRequest, TextDelta, ToolCall, Usage
+from vivavoce.engines.clauses import ClauseSegmenter
+from vivavoce.session.commands import ResponseRequest
+
+# Said once before the persona: the model is heard, not read.
+SPOKEN_STYLE = (
+    "You are a voice assistant: your replies are spoken aloud. Answer in short, natural "
+    "spoken sentences; no lists, markdown, emoji or code unless asked."
+)
+
+
+class Cascade:
+    def __init__(self, stt: STT, llm: LLM, tts: TTS) -> None:
+        self.stt = stt
+        self.llm = llm
+        self.tts = tts
+        self.voices = list(tts.voices)
+        # One model instance serves every session; llama.cpp contexts are not
+        # re-entrant, and two sessions at once would only halve each one's speed.
+        self._llm_lock = threading.Lock()
+        self._tts_lock = threading.Lock()
+
+    async def transcribe(self, audio: np.ndarray, language: str | None,
+                         prompt: str | None) -> str:
+        if len(audio) == 0:
+            return ""
+        samples = int16_to_float(resample(audio, INTERNAL_RATE, 16000))
+        text = await asyncio.to_thread(self.stt.transcribe, samples, language=language,
+                                       prompt=prompt)
+        return text.strip()
+
+    def _voice(self, requested: str) -> str:
+        # Unknown names (e.g. OpenAI's "alloy") fall back to the default voice.
+        return requested if requested in self.tts.voices else self.tts.default_voice
+
+    def _llm_stream(self, request: ResponseRequest, cancel: threading.Event
+                    ) -> Iterator[TextDelta | ToolCall | Usage]:
+        instructions = SPOKEN_STYLE + ("\n\n" + request.instructions
+                                       if request.instructions else "")
+        tools = [] if request.tool_choice == "none" else request.tools
+        llm_request = LLMRequest(
+            messages=to_messages(instructions, request.items), tools=tools,
+            tool_choice=request.tool_choice, temperature=request.temperature,
+            max_tokens=request.max_output_tokens)
+        with self._llm_lock:
+            yield from self.llm.stream(llm_request, cancel)
+
+    def _tts_stream(self, text: str, voice: str, cancel: threading.Event) -> Iterator[np.ndarray]:
+        resampler = StreamResampler(self.tts.sample_rate, INTERNAL_RATE)
+        with self._tts_lock:
+            for chunk in self.tts.synthesize(text, voice, cancel):
+                out = resampler.process(chunk)
+                if len(out):
+                    yield out
+        tail = resampler.process(np.zeros(0, np.int16), last=True)
+        if len(tail):
+            yield tail
+
+    async def respond(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:
+        llm = iterate_in_thread(lambda cancel: self._llm_stream(request, cancel), "llm")
+        writer: asyncio.Task[None] | None = None
+        try:
+            if request.modalities != ["audio"]:
+                async for chunk in llm:
+                    yield chunk
+                return
+            # Audio: clauses flow through a queue so TTS and the LLM overlap.
+            clauses: asyncio.Queue[str | ToolCall | Usage | BaseException | None] = \
+                asyncio.Queue()
+            writer = asyncio.create_task(self._write_clauses(llm, clauses))
+            voice = self._voice(request.voice)
+            first = True
+            while (item := await clauses.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                if not isinstance(item, str):
+                    yield item
+                    continue
+                text = item if first else " " + item
+                first = False
+                async with aclosing(iterate_in_thread(
+                        lambda cancel, t=item: self._tts_stream(t, voice, cancel),
+                        "tts")) as speech:
+                    async for pcm in speech:
+                        yield AudioOut(pcm, text)
+                        text = ""
+        finally:
+            # Stop the LLM thread too: a cancelled answer must not keep the CPU busy.
+            if writer is not None:
+                writer.cancel()
+                await asyncio.gather(writer, return_exceptions=True)
+            await llm.aclose()
+
+    @staticmethod
+    async def _write_clauses(llm: AsyncIterator[TextDelta | ToolCall | Usage],
+                             clauses: asyncio.Queue) -> None:
+        segmenter = ClauseSegmenter()
+        try:
+            async for chunk in llm:
+                if isinstance(chunk, TextDelta):
+                    for clause in segmenter.feed(chunk.text):
+                        clauses.put_nowait(clause)
+                else:
+                    for clause in segmenter.flush():
+                        clauses.put_nowait(clause)
+                    clauses.put_nowait(chunk)
+            for clause in segmenter.flush():
+                clauses.put_nowait(clause)
+            clauses.put_nowait(None)
+        except Exception as exc:
+            clauses.put_nowait(exc)

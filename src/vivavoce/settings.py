@@ -1,0 +1,62 @@
+"""Server settings: CLI flags over `VIVAVOCE_*` environment variables over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+
+DEFAULT_INSTRUCTIONS = (
+    "You are Viva, a friendly, helpful voice assistant running locally on the user's own "
+    "machine. Keep answers brief: one to three sentences."
+)
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"VIVAVOCE_{name.upper()}", default)
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # None: accept every connection (local use). Set: require it, or a client secret.
+    api_key: str | None = None
+    model: str = "vivavoce-local"
+    instructions: str = DEFAULT_INSTRUCTIONS
+    voice: str = "joe"
+    # Per stage: "local" (embedded model) or "http" (an OpenAI-compatible server).
+    stt: str = "local"
+    llm: str = "local"
+    tts: str = "local"
+    stt_url: str | None = None
+    llm_url: str | None = None
+    tts_url: str | None = None
+    stt_model: str = "whisper-1"
+    llm_model: str = "gpt-4o-mini"
+    tts_model: str = "tts-1"
+    http_api_key: str | None = None
+    stt_threads: int = 2
+    llm_threads: int = 2
+    tts_threads: int = 1
+    log_level: str = "info"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then VIVAVOCE_* variables, then explicit (non-None) overrides."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            if f.name == "extra":
+                continue
+            raw = _env(f.name)
+            if raw is not None:
+                values[f.name] = int(raw) if f.type == "int" else raw
+        # The ecosystem's usual variables for the HTTP stages.
+        if "http_api_key" not in values and os.environ.get("OPENAI_API_KEY"):
+            values["http_api_key"] = os.environ["OPENAI_API_KEY"]
+        base = os.environ.get("OPENAI_BASE_URL")
+        for stage in ("stt", "llm", "tts"):
+            if base and f"{stage}_url" not in values:
+                values[f"{stage}_url"] = base
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

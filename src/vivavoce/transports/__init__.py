@@ -1,0 +1,1 @@
+"""HTTP and WebSocket surfaces of the server (FastAPI/Starlette)."""

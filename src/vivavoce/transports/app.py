@@ -1,0 +1,68 @@
+"""The ASGI app: Realtime WebSocket, client secrets, health, the web UI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from vivavoce.brains.base import Brain
+from vivavoce.engines.base import VAD
+from vivavoce.protocol.errors import ProtocolError
+from vivavoce.session.config import SessionConfig, apply_update
+from vivavoce.settings import Settings
+from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
+from vivavoce.transports.realtime_ws import realtime_endpoint
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def default_session(settings: Settings) -> SessionConfig:
+    config = SessionConfig(model=settings.model, instructions=settings.instructions)
+    return apply_update(config, {"audio": {"output": {"voice": settings.voice}}})
+
+
+def create_app(settings: Settings, brain: Brain, vad: VAD | None) -> FastAPI:
+    app = FastAPI(title="vivavoce", docs_url=None, redoc_url=None)
+    auth = Auth(settings.api_key)
+    base_config = default_session(settings)
+    app.state.auth = auth
+
+    @app.websocket("/v1/realtime")
+    async def realtime(websocket: WebSocket) -> None:
+        await realtime_endpoint(websocket, auth=auth, brain=brain, vad=vad,
+                                default_config=base_config, default_model=settings.model)
+
+    @app.get("/healthz")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "model": settings.model, "voices": brain.voices}
+
+    @app.post("/v1/realtime/client_secrets")
+    async def client_secrets(request: Request) -> JSONResponse:
+        # Only the server's key may mint secrets; a browser asks through the
+        # page's own origin when no key is configured.
+        allowed, used_secret = auth.check(bearer(request.headers, []))
+        if not allowed or used_secret is not None:
+            raise HTTPException(401, "A valid API key is required to create client secrets.")
+        body = await request.json() if await request.body() else {}
+        if not isinstance(body, dict):
+            raise HTTPException(400, "The body must be a JSON object.")
+        expires = body.get("expires_after") or {}
+        ttl = expires.get("seconds", DEFAULT_TTL_S) if isinstance(expires, dict) else None
+        if not isinstance(ttl, int) or not 10 <= ttl <= MAX_TTL_S:
+            raise HTTPException(400, f"expires_after.seconds must be 10..{MAX_TTL_S}.")
+        session_update = body.get("session") or {}
+        try:
+            config = apply_update(base_config, session_update)
+        except ProtocolError as err:
+            raise HTTPException(400, err.message) from None
+        secret = auth.mint(ttl, session_update)
+        return JSONResponse({"value": secret.value, "expires_at": secret.expires_at,
+                             "session": config.wire()})
+
+    if WEB_DIR.is_dir():
+        app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app
