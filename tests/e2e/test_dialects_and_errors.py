@@ -42,7 +42,8 @@ async def test_beta_client_text_and_audio_turn(server):
         ulaw = b"".join(base64.b64decode(e["delta"]) for e in deltas)
         assert len(ulaw) > 8000 * 0.3
         assert beta.of_type("response.audio_transcript.done")
-        assert not [e for e in beta.events if e["type"].startswith(("response.output_audio", "response.output_text"))]
+        ga_names = ("response.output_audio", "response.output_text")
+        assert not [e for e in beta.events if e["type"].startswith(ga_names)]
         beta.close()
 
 

@@ -80,7 +80,7 @@ def test_audio_response_truncate_keeps_what_was_heard():
     s.response_finish(rid)
     events, _ = drain(s)
     assert "response.output_audio.delta" in types(events)
-    transcript = [e for e in events if e["type"] == "response.output_audio_transcript.done"][0]
+    transcript = next(e for e in events if e["type"] == "response.output_audio_transcript.done")
     assert transcript["transcript"] == "One two three four. Five six seven eight."
     item_id = transcript["item_id"]
     s.receive({"type": "conversation.item.truncate", "item_id": item_id, "content_index": 0,
@@ -106,7 +106,7 @@ def test_cancel_closes_response_and_ignores_late_output():
     s.receive({"type": "response.cancel"})
     events, commands = drain(s)
     assert isinstance(commands[0], Cancel) and commands[0].response_id == rid
-    done = [e for e in events if e["type"] == "response.done"][0]["response"]
+    done = next(e for e in events if e["type"] == "response.done")["response"]
     assert done["status"] == "cancelled"
     assert done["status_details"]["reason"] == "client_cancelled"
     s.response_audio(rid, np.ones(4800, np.int16), "late")
