@@ -84,6 +84,7 @@ class Session:
         self._turns = self._new_turn_detector()
         self._speech_item_id: str | None = None
         self._speech_start_ms = 0
+        # Idle timeout counts from when the last answer finished playing (as hosted).
         self._idle_anchor_ms: int | None = None
         self._response: _Response | None = None
         self._pending_transcripts: set[str] = set()
@@ -247,7 +248,6 @@ class Session:
                    item_id=item_id)
         audio = self._buffer.take(self._speech_start_ms, change.detected_ms)
         self._commit_audio(item_id, audio)
-        self._idle_anchor_ms = change.detected_ms
         turn = self.config.audio.input.turn_detection
         if turn is not None and turn.create_response and self._response is None:
             self._start_response({}, None)
