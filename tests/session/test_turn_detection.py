@@ -9,6 +9,7 @@ import numpy as np
 from tests.validation import validate_ga
 from vivavoce.session.commands import Respond, Transcribe
 from vivavoce.session.session import Session
+from vivavoce.session.spans import SPANS_EVENT
 
 
 def append(session: Session, pcm: np.ndarray, chunk: int = 960) -> list[dict]:
@@ -18,7 +19,7 @@ def append(session: Session, pcm: np.ndarray, chunk: int = 960) -> list[dict]:
         session.receive({"type": "input_audio_buffer.append",
                          "audio": base64.b64encode(data).decode()})
         batch, _ = session.drain()
-        events += batch
+        events += [e for e in batch if e["type"] != SPANS_EVENT]
     for event in events:
         validate_ga(event)
     return events

@@ -20,7 +20,14 @@ class AudioOut:
     text: str
 
 
-BrainOutput = AudioOut | TextDelta | ToolCall | Usage
+@dataclass
+class Mark:
+    """A moment inside the brain worth timing (e.g. "llm_first_token")."""
+
+    name: str
+
+
+BrainOutput = AudioOut | TextDelta | ToolCall | Usage | Mark
 
 
 class Brain(Protocol):

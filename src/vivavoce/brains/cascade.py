@@ -16,7 +16,7 @@ import numpy as np
 
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
-from vivavoce.brains.base import AudioOut, BrainOutput
+from vivavoce.brains.base import AudioOut, BrainOutput, Mark
 from vivavoce.brains.messages import to_messages
 from vivavoce.brains.threads import iterate_in_thread
 from vivavoce.engines.base import LLM, STT, TTS, LLMRequest, TextDelta, ToolCall, Usage
@@ -82,13 +82,17 @@ class Cascade:
         writer: asyncio.Task[None] | None = None
         try:
             if request.modalities != ["audio"]:
+                first = True
                 async for chunk in llm:
+                    if first:
+                        first = False
+                        yield Mark("llm_first_token")
                     yield chunk
                 return
             # Audio: clauses flow through a queue so TTS and the LLM overlap.
-            clauses: asyncio.Queue[str | ToolCall | Usage | BaseException | None] = \
+            clauses: asyncio.Queue[str | ToolCall | Usage | Mark | BaseException | None] = \
                 asyncio.Queue()
-            writer = asyncio.create_task(self._write_clauses(llm, clauses))
+            writer = asyncio.create_task(_ClauseWriter(clauses).run(llm))
             voice = self._voice(request.voice)
             first = True
             while (item := await clauses.get()) is not None:
@@ -112,21 +116,36 @@ class Cascade:
                 await asyncio.gather(writer, return_exceptions=True)
             await llm.aclose()
 
-    @staticmethod
-    async def _write_clauses(llm: AsyncIterator[TextDelta | ToolCall | Usage],
-                             clauses: asyncio.Queue) -> None:
-        segmenter = ClauseSegmenter()
+
+
+class _ClauseWriter:
+    """Turns the LLM's stream into speakable clauses (and marks) on a queue."""
+
+    def __init__(self, clauses: asyncio.Queue) -> None:
+        self.clauses = clauses
+        self.segmenter = ClauseSegmenter()
+        self.first_token = True
+        self.first_clause = True
+
+    def _put(self, texts: list[str]) -> None:
+        for text in texts:
+            if self.first_clause:
+                self.first_clause = False
+                self.clauses.put_nowait(Mark("first_clause"))
+            self.clauses.put_nowait(text)
+
+    async def run(self, llm: AsyncIterator[TextDelta | ToolCall | Usage]) -> None:
         try:
             async for chunk in llm:
+                if self.first_token:
+                    self.first_token = False
+                    self.clauses.put_nowait(Mark("llm_first_token"))
                 if isinstance(chunk, TextDelta):
-                    for clause in segmenter.feed(chunk.text):
-                        clauses.put_nowait(clause)
+                    self._put(self.segmenter.feed(chunk.text))
                 else:
-                    for clause in segmenter.flush():
-                        clauses.put_nowait(clause)
-                    clauses.put_nowait(chunk)
-            for clause in segmenter.flush():
-                clauses.put_nowait(clause)
-            clauses.put_nowait(None)
+                    self._put(self.segmenter.flush())
+                    self.clauses.put_nowait(chunk)
+            self._put(self.segmenter.flush())
+            self.clauses.put_nowait(None)
         except Exception as exc:
-            clauses.put_nowait(exc)
+            self.clauses.put_nowait(exc)

@@ -14,12 +14,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from vivavoce import metrics
 from vivavoce.audio.formats import INTERNAL_RATE
-from vivavoce.brains.base import AudioOut, Brain
+from vivavoce.brains.base import AudioOut, Brain, Mark
 from vivavoce.engines.base import TextDelta, ToolCall, Usage
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session.commands import Cancel, Respond, Transcribe
 from vivavoce.session.session import Session
+from vivavoce.session.spans import SPANS_EVENT
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +30,11 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 class SessionDriver:
     def __init__(self, session: Session, brain: Brain, send: Send,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 extensions: bool = False) -> None:
         self.session = session
+        # Whether the client asked for vivavoce's extension events (turn spans).
+        self.extensions = extensions
         self.brain = brain
         self._send = send
         self._clock = clock
@@ -55,6 +60,10 @@ class SessionDriver:
             for command in commands:
                 self._execute(command)
             for event in events:
+                if event["type"] == SPANS_EVENT:
+                    metrics.record_turn(event)
+                    if not self.extensions:
+                        continue
                 await self._send(event)
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
@@ -100,6 +109,9 @@ class SessionDriver:
                         session.response_text(rid, out.text, now)
                     elif isinstance(out, ToolCall):
                         session.response_tool_call(rid, out.name, out.arguments, out.call_id, now)
+                    elif isinstance(out, Mark):
+                        session.response_mark(rid, out.name, now)
+                        continue
                     else:
                         usage = out
                     await self.flush()

@@ -28,6 +28,7 @@ from vivavoce.session.commands import Cancel, Command, Respond, ResponseRequest,
 from vivavoce.session.config import AudioFormat, SessionConfig, apply_update
 from vivavoce.session.conversation import Conversation, Item
 from vivavoce.session.input_buffer import SAMPLES_PER_MS, InputAudioBuffer
+from vivavoce.session.spans import SPANS_EVENT, Spans
 from vivavoce.session.transcript import heard_text
 from vivavoce.session.turn_detection import SpeechStarted, SpeechStopped, TurnDetector
 
@@ -63,6 +64,7 @@ class _Response:
     started: bool = False
     message: _Message | None = None
     usage: Usage = field(default_factory=Usage)
+    spans: Spans = field(default_factory=Spans)
 
 
 class Session:
@@ -89,6 +91,8 @@ class Session:
         self._response: _Response | None = None
         self._pending_transcripts: set[str] = set()
         self._item_audio: dict[str, np.ndarray] = {}
+        # Moments of the turn in the making, handed to the response it starts.
+        self._turn_spans = Spans()
         self._assistant_audio: dict[str, list[tuple[int, int, str]]] = {}
         self.now = 0.0
         self._emit("session.created", session=self.config.wire())
@@ -237,6 +241,10 @@ class Session:
         self._speech_start_ms = change.audio_start_ms
         self._idle_anchor_ms = None
         if self._response and turn is not None and turn.interrupt_response:
+            spans = self._response.spans
+            spans.mark("barge_speech_start",
+                       self.now - (change.detected_ms - change.voiced_ms) / 1000)
+            spans.mark("barge_speech_started", self.now)
             self._cancel_response("turn_detected")
         self._emit("input_audio_buffer.speech_started", audio_start_ms=change.audio_start_ms,
                    item_id=self._speech_item_id)
@@ -247,6 +255,11 @@ class Session:
         self._emit("input_audio_buffer.speech_stopped", audio_end_ms=change.audio_end_ms,
                    item_id=item_id)
         audio = self._buffer.take(self._speech_start_ms, change.detected_ms)
+        self._turn_spans = Spans()
+        # The silence window was heard in audio time; the voice ended that long ago.
+        self._turn_spans.mark("speech_end",
+                              self.now - (change.detected_ms - change.audio_end_ms) / 1000)
+        self._turn_spans.mark("speech_stopped", self.now)
         self._commit_audio(item_id, audio)
         turn = self.config.audio.input.turn_detection
         if turn is not None and turn.create_response and self._response is None:
@@ -277,6 +290,8 @@ class Session:
         self._speech_item_id = None
         if self._turns is not None:
             self._turns.reset()
+        self._turn_spans = Spans()
+        self._turn_spans.mark("commit", self.now)
         self._commit_audio(item_id, self._buffer.take())
 
     def _commit_audio(self, item_id: str, audio: np.ndarray) -> None:
@@ -310,6 +325,7 @@ class Session:
                            now: float = 0.0) -> None:
         self.now = now
         self._pending_transcripts.discard(item_id)
+        self._stt_done(item_id)
         if self.conversation.has(item_id):
             item = self.conversation.get(item_id)
             item_rules.set_user_transcript(item, text)
@@ -322,9 +338,17 @@ class Session:
                            usage={"type": "duration", "seconds": round(audio_seconds, 3)})
         self._start_waiting_response()
 
+    def _stt_done(self, item_id: str) -> None:
+        response = self._response
+        if response is not None and item_id in response.waiting_for:
+            response.spans.mark("stt_done", self.now)
+        else:
+            self._turn_spans.mark("stt_done", self.now)
+
     def transcription_failed(self, item_id: str, message: str, now: float = 0.0) -> None:
         self.now = now
         self._pending_transcripts.discard(item_id)
+        self._stt_done(item_id)
         if self.conversation.has(item_id):
             item = self.conversation.get(item_id)
             item_rules.set_user_transcript(item, "")
@@ -428,6 +452,7 @@ class Session:
                 f"Conversation already has an active response in progress: "
                 f"{self._response.id}. Wait until the response is finished before creating a "
                 "new one.")
+        self._turn_spans.mark("request", self.now)
         self._start_response(params, event.get("event_id"))
 
     def _start_response(self, params: dict[str, Any], client_event_id: str | None) -> None:
@@ -447,7 +472,10 @@ class Session:
             "usage": None, "metadata": metadata,
         }
         waiting = {it["id"] for it in context if it.get("id") in self._pending_transcripts}
-        self._response = _Response(request.response_id, obj, request, in_conversation, waiting)
+        self._response = _Response(request.response_id, obj, request, in_conversation, waiting,
+                                   spans=self._turn_spans)
+        self._turn_spans = Spans()
+        self._response.spans.mark("response_created", self.now)
         self._emit("response.created", response=dict(obj, output=[]))
         self._start_waiting_response()
 
@@ -505,6 +533,7 @@ class Session:
         if response.waiting_for:
             return
         response.started = True
+        response.spans.mark("llm_start", self.now)
         # Transcripts may have arrived since the context was taken: use the items now.
         if response.in_conversation:
             response.request.items = list(self.conversation)
@@ -553,6 +582,8 @@ class Session:
         if response is None:
             return
         message = self._open_message(response)
+        response.spans.mark("first_audio", now)
+        response.spans.set("last_audio", now)
         common = {"response_id": response_id, "item_id": message.item["id"],
                   "output_index": message.output_index, "content_index": 0}
         if text:
@@ -568,6 +599,12 @@ class Session:
         if data:
             self._emit("response.output_audio.delta", delta=base64.b64encode(data).decode(),
                        **common)
+
+    def response_mark(self, response_id: str, name: str, now: float) -> None:
+        """A moment inside the brain (e.g. the LLM's first token) for the turn's spans."""
+        response = self._current(response_id)
+        if response is not None:
+            response.spans.mark(name, now)
 
     def response_text(self, response_id: str, delta: str, now: float = 0.0) -> None:
         self.now = now
@@ -661,6 +698,10 @@ class Session:
                    })
         self._emit("response.done", response=obj)
         self._emit("rate_limits.updated", rate_limits=RATE_LIMITS)
+        response.spans.mark("done", self.now)
+        # An extension event: the transport forwards it only to clients that asked.
+        self._emit(SPANS_EVENT, response_id=response.id, status=status,
+                   spans=response.spans.relative())
         # Idle time counts from when the answer will have finished playing.
         played = sum(duration_ms(s[1] - s[0]) for item in response.obj["output"]
                      for s in self._assistant_audio.get(item["id"], []))

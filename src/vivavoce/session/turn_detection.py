@@ -19,6 +19,8 @@ MIN_SPEECH_MS = 64
 @dataclass
 class SpeechStarted:
     audio_start_ms: int  # includes prefix padding
+    voiced_ms: int  # where the voice itself began
+    detected_ms: int  # when enough of it had been heard
 
 
 @dataclass
@@ -48,7 +50,8 @@ class TurnDetector:
                     self.speaking = True
                     self._silent_since = None
                     start = max(0, self._voiced_since - self.prefix_padding_ms)
-                    return SpeechStarted(audio_start_ms=start)
+                    return SpeechStarted(audio_start_ms=start, voiced_ms=self._voiced_since,
+                                         detected_ms=frame_end_ms)
             else:
                 self._voiced_since = None
             return None

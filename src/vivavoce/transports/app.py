@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vivavoce.brains.base import Brain
 from vivavoce.engines.base import VAD
@@ -39,6 +40,10 @@ def create_app(settings: Settings, brain: Brain, vad: VAD | None) -> FastAPI:
     @app.get("/healthz")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "model": settings.model, "voices": brain.voices}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/v1/realtime/client_secrets")
     async def client_secrets(request: Request) -> JSONResponse:

@@ -53,7 +53,10 @@ async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, brain: Brain,
     model = websocket.query_params.get("model") or config.model or default_model
     session = Session(session_id=ids.new_id("sess_"), model=model, vad=vad,
                       config=config, voices=brain.voices)
-    driver = SessionDriver(session, brain, send)
+    # vivavoce's own events (turn spans) only for clients that ask: strict
+    # clients of the hosted protocol would not know them.
+    extensions = websocket.query_params.get("vivavoce_spans", "") in ("1", "true")
+    driver = SessionDriver(session, brain, send, extensions=extensions)
     await driver.start()
     try:
         while True:

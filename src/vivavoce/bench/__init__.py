@@ -1,0 +1,1 @@
+"""`vivavoce bench`: a voice-to-voice load generator that acts like a user."""

@@ -1,0 +1,89 @@
+"""`vivavoce bench`: run simulated users against a server and report."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import threading
+import time
+from pathlib import Path
+
+from vivavoce.bench.prompts import DEFAULT_PROMPTS, Prompt, load_wav, synthesize
+from vivavoce.bench.report import summarize, table, write
+from vivavoce.bench.user import Turn, User
+
+BARGE_IN_TEXT = "Sorry, wait, stop for a moment."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="server to measure, e.g. ws://127.0.0.1:8000 "
+                        "(default: start one in this process on the local models)")
+    parser.add_argument("--prompts", type=int, default=20,
+                        help="how many spoken prompts per user (default 20)")
+    parser.add_argument("--wav", nargs="*", type=Path, help="use these WAV files as prompts")
+    parser.add_argument("--users", type=int, default=1, help="concurrent sessions")
+    parser.add_argument("--barge-in", action="store_true",
+                        help="talk over every answer and time how fast it stops")
+    parser.add_argument("--out", type=Path, default=Path("bench-results"),
+                        help="where to write bench.json and waterfall.png")
+
+
+def _prompts(args: argparse.Namespace) -> list[Prompt]:
+    if args.wav:
+        return [load_wav(p) for p in args.wav]
+    texts = [DEFAULT_PROMPTS[i % len(DEFAULT_PROMPTS)] for i in range(args.prompts)]
+    return synthesize(texts)
+
+
+@contextlib.contextmanager
+def _local_server():
+    """The server on the embedded models, in this process, on a free port."""
+    import socket
+
+    import uvicorn
+
+    from vivavoce.brains.factory import build_cascade, build_vad
+    from vivavoce.settings import Settings
+    from vivavoce.transports.app import create_app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = Settings(port=port)
+    app = create_app(settings, build_cascade(settings), build_vad())
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+async def _run_users(url: str, prompts: list[Prompt], users: int,
+                     barge_in: Prompt | None) -> list[Turn]:
+    results = await asyncio.gather(*(User(url).run(prompts, barge_in) for _ in range(users)))
+    return [turn for user_turns in results for turn in user_turns]
+
+
+def bench(args: argparse.Namespace) -> dict:
+    prompts = _prompts(args)
+    barge = synthesize([BARGE_IN_TEXT])[0] if args.barge_in else None
+    config = {"prompts": len(prompts), "users": args.users, "barge_in": args.barge_in,
+              "url": args.url or "in-process local models"}
+    with contextlib.ExitStack() as stack:
+        url = args.url or stack.enter_context(_local_server())
+        print(f"bench: {len(prompts)} prompts x {args.users} user(s) against {url}", flush=True)
+        # One warm-up turn so model loading and first-call costs are not measured.
+        asyncio.run(_run_users(url, prompts[:1], 1, None))
+        turns = asyncio.run(_run_users(url, prompts, args.users, barge))
+    summary = summarize(turns, config)
+    print(table(summary))
+    json_path, chart_path = write(summary, args.out)
+    print(f"wrote {json_path} and {chart_path}")
+    return summary

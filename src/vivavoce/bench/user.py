@@ -1,0 +1,189 @@
+"""One simulated user: speaks prompts into a live session in real time, timing the answers.
+
+Times are wall-clock on the bench's side. A prompt's "end of speech" is when
+its last loud sample was sent, which in real-time streaming is when the user
+stopped talking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import websockets
+
+from vivavoce.bench.prompts import SPEECH_LEVEL, Prompt
+
+CHUNK_MS = 40
+CHUNK = 24 * CHUNK_MS
+SILENCE = np.zeros(CHUNK, np.int16)
+SPANS_EVENT = "vivavoce.turn.spans"
+
+
+@dataclass
+class Turn:
+    prompt: str
+    status: str = "no response"
+    ttfa_s: float | None = None  # end of speech → first non-silent audio delta
+    heard: str = ""  # the server's transcript of the prompt
+    answer: str = ""
+    barge_in_s: float | None = None  # interrupting speech → last audio of the answer
+    spans: dict[str, float] = field(default_factory=dict)  # server's, from speech end
+
+
+def loud(delta: str) -> bool:
+    pcm = np.frombuffer(base64.b64decode(delta), "<i2")
+    return bool(len(pcm)) and int(np.abs(pcm.astype(np.int32)).max()) > SPEECH_LEVEL
+
+
+class User:
+    def __init__(self, url: str, instructions: str | None = None) -> None:
+        self.url = url
+        self.instructions = instructions
+        self.events: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
+        self._mic: asyncio.Queue[np.ndarray] = asyncio.Queue()
+
+    async def _read(self, ws) -> None:
+        async for raw in ws:
+            self.events.put_nowait((time.monotonic(), json.loads(raw)))
+
+    async def _speak(self, ws) -> None:
+        """A microphone: a 40 ms frame every 40 ms, silence when nothing is queued."""
+        start = time.monotonic()
+        sent = 0
+        while True:
+            frame = self._mic.get_nowait() if not self._mic.empty() else SILENCE
+            await ws.send(json.dumps({"type": "input_audio_buffer.append",
+                                      "audio": base64.b64encode(frame.tobytes()).decode()}))
+            sent += 1
+            await asyncio.sleep(max(0.0, start + sent * CHUNK_MS / 1000 - time.monotonic()))
+
+    def say(self, prompt: Prompt) -> float:
+        """Queue a prompt; returns when (monotonic) its speech will have ended."""
+        backlog = self._mic.qsize() * CHUNK_MS / 1000
+        for start in range(0, len(prompt.audio), CHUNK):
+            frame = prompt.audio[start:start + CHUNK]
+            self._mic.put_nowait(np.pad(frame, (0, CHUNK - len(frame))))
+        return time.monotonic() + backlog + prompt.speech_end_s
+
+    async def _next(self, type_: str, timeout: float) -> tuple[float, dict[str, Any]]:
+        async def find():
+            while True:
+                at, event = await self.events.get()
+                if event["type"] == type_:
+                    return at, event
+                self._seen(at, event)
+        return await asyncio.wait_for(find(), timeout)
+
+    def _seen(self, at: float, event: dict[str, Any]) -> None:
+        """Hook for events skipped while waiting for another."""
+        if event["type"] == "conversation.item.input_audio_transcription.completed":
+            self._heard = event["transcript"]
+        elif event["type"] == SPANS_EVENT:
+            self._spans[event["response_id"]] = event["spans"]
+
+    async def run(self, prompts: list[Prompt], barge_in: Prompt | None = None,
+                  timeout: float = 120.0) -> list[Turn]:
+        self._heard = ""
+        self._spans: dict[str, dict[str, float]] = {}
+        async with websockets.connect(f"{self.url}/v1/realtime?vivavoce_spans=1",
+                                      max_size=None) as ws:
+            reader = asyncio.create_task(self._read(ws))
+            session: dict[str, Any] = {"type": "realtime", "audio": {
+                "input": {"transcription": {"model": "whisper-1"}}}}
+            if self.instructions:
+                session["instructions"] = self.instructions
+            await ws.send(json.dumps({"type": "session.update", "session": session}))
+            await self._next("session.updated", timeout)
+            mic = asyncio.create_task(self._speak(ws))
+            turns = []
+            try:
+                for prompt in prompts:
+                    turns.append(await self._turn(prompt, barge_in, timeout))
+            finally:
+                mic.cancel()
+                reader.cancel()
+        return turns
+
+    async def _turn(self, prompt: Prompt, barge_in: Prompt | None, timeout: float) -> Turn:
+        turn = Turn(prompt.text)
+        self._heard = ""
+        speech_end = self.say(prompt)
+        at, created = await self._next("response.created", timeout)
+        response_id = created["response"]["id"]
+        while True:
+            at, event = await self.events.get()
+            self._seen(at, event)
+            kind = event["type"]
+            if kind == "response.output_audio.delta" and turn.ttfa_s is None \
+                    and event["response_id"] == response_id and loud(event["delta"]):
+                turn.ttfa_s = at - speech_end
+                if barge_in is not None:
+                    return await self._barge_in(turn, response_id, barge_in, timeout)
+            if kind == "response.done" and event["response"]["id"] == response_id:
+                break
+        turn.status = event["response"]["status"]
+        turn.answer = _transcript(event["response"])
+        turn.heard = self._heard
+        await self._settle(turn, response_id)
+        return turn
+
+    async def _barge_in(self, turn: Turn, response_id: str, prompt: Prompt,
+                        timeout: float) -> Turn:
+        """Talk over the answer; time until its audio stops arriving."""
+        speech_start = self.say(prompt) - prompt.speech_end_s + _speech_start(prompt)
+        last_audio = None
+        while True:
+            at, event = await asyncio.wait_for(self.events.get(), timeout)
+            self._seen(at, event)
+            if event["type"] == "response.output_audio.delta" \
+                    and event["response_id"] == response_id:
+                last_audio = at
+            if event["type"] == "response.done" and event["response"]["id"] == response_id:
+                break
+        turn.status = event["response"]["status"]
+        turn.answer = _transcript(event["response"])
+        # 0 when the whole answer had already been sent before the user spoke.
+        turn.barge_in_s = max(0.0, (last_audio or speech_start) - speech_start)
+        # Let the interruption's own answer finish before the next prompt.
+        _, created = await self._next("response.created", timeout)
+        while True:
+            at, event = await asyncio.wait_for(self.events.get(), timeout)
+            self._seen(at, event)
+            if event["type"] == "response.done" and \
+                    event["response"]["id"] == created["response"]["id"]:
+                break
+        await self._settle(turn, response_id)
+        return turn
+
+    async def _settle(self, turn: Turn, response_id: str) -> None:
+        """Collect the server's spans for the turn (sent right after response.done)."""
+        deadline = time.monotonic() + 2.0
+        while response_id not in self._spans and time.monotonic() < deadline:
+            try:
+                at, event = await asyncio.wait_for(self.events.get(), 0.2)
+                self._seen(at, event)
+            except TimeoutError:
+                continue
+        turn.spans = self._spans.get(response_id, {})
+        # A pause between turns, as people leave.
+        await asyncio.sleep(0.5)
+
+
+def _speech_start(prompt: Prompt) -> float:
+    loud_samples = np.flatnonzero(np.abs(prompt.audio.astype(np.int32)) > SPEECH_LEVEL)
+    return loud_samples[0] / 24000 if len(loud_samples) else 0.0
+
+
+def _transcript(response: dict[str, Any]) -> str:
+    for item in response.get("output") or []:
+        for part in item.get("content") or []:
+            text = part.get("transcript") or part.get("text")
+            if text:
+                return text
+    return ""

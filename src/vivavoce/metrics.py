@@ -1,0 +1,33 @@
+"""Prometheus metrics and the one structured log line per turn."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+log = logging.getLogger("vivavoce.turns")
+
+# Seconds from the turn's origin (end of the user's speech) to each moment.
+SPAN_SECONDS = Histogram(
+    "vivavoce_turn_span_seconds", "Time from the end of the user's turn to each moment of "
+    "the response", ["span"],
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 5.0, 10.0))
+BARGE_IN_SECONDS = Histogram(
+    "vivavoce_barge_in_seconds", "From interrupting speech to the last audio sent",
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0))
+RESPONSES = Counter("vivavoce_responses_total", "Responses by final status", ["status"])
+
+
+def record_turn(event: dict[str, Any]) -> None:
+    spans: dict[str, float] = event["spans"]
+    RESPONSES.labels(event["status"]).inc()
+    for name, seconds in spans.items():
+        if not name.startswith("barge_") and seconds >= 0:
+            SPAN_SECONDS.labels(name).observe(seconds)
+    if "barge_speech_start" in spans and "last_audio" in spans:
+        BARGE_IN_SECONDS.observe(max(0.0, spans["last_audio"] - spans["barge_speech_start"]))
+    log.info("turn %s", json.dumps({"response_id": event["response_id"],
+                                    "status": event["status"], "spans": spans}))
