@@ -19,7 +19,9 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--brain", choices=["cascade"], default="cascade",
                    help="what answers: the local cascade")
     p.add_argument("--model", help="model name reported in sessions")
-    p.add_argument("--instructions", help="default persona / system instructions")
+    p.add_argument("--persona", help="default persona: assistant, jarvis, butler, enigma "
+                   "(clients may pick another with ?persona=NAME)")
+    p.add_argument("--instructions", help="system instructions (default: the persona's)")
     p.add_argument("--voice", help="default voice")
     for stage, what in (("stt", "speech to text"), ("llm", "language model"),
                         ("tts", "text to speech")):
@@ -59,8 +61,8 @@ def serve(args: argparse.Namespace) -> None:
     from vivavoce.models.install import install
     from vivavoce.transports.app import create_app
 
-    keys = ("host", "port", "api_key", "model", "instructions", "voice", "stt", "llm", "tts",
-            "stt_url", "llm_url", "tts_url", "stt_model", "llm_model", "tts_model",
+    keys = ("host", "port", "api_key", "model", "persona", "instructions", "voice", "stt",
+            "llm", "tts", "stt_url", "llm_url", "tts_url", "stt_model", "llm_model", "tts_model",
             "http_api_key", "llm_threads", "stt_threads", "log_level")
     settings = Settings.from_env(**{k: getattr(args, k) for k in keys})
     logging.basicConfig(level=settings.log_level.upper(),

@@ -5,11 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 
-DEFAULT_INSTRUCTIONS = (
-    "You are Viva, a friendly, helpful voice assistant running locally on the user's own "
-    "machine. Keep answers brief: one to three sentences."
-)
-
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"VIVAVOCE_{name.upper()}", default)
@@ -22,8 +17,10 @@ class Settings:
     # None: accept every connection (local use). Set: require it, or a client secret.
     api_key: str | None = None
     model: str = "vivavoce-local"
-    instructions: str = DEFAULT_INSTRUCTIONS
-    voice: str = "joe"
+    # The default persona; instructions and voice, when set, override its own.
+    persona: str = "assistant"
+    instructions: str | None = None
+    voice: str | None = None
     # Per stage: "local" (embedded model) or "http" (an OpenAI-compatible server).
     stt: str = "local"
     llm: str = "local"

@@ -41,3 +41,7 @@ class Brain(Protocol):
     def respond(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:
         """Stream one response; closing the iterator cancels the work behind it."""
         ...
+
+    def speak(self, text: str, voice: str) -> AsyncIterator[AudioOut]:
+        """Say a fixed line (e.g. a filler while a tool runs)."""
+        ...

@@ -56,8 +56,8 @@ class Cascade:
 
     def _llm_stream(self, request: ResponseRequest, cancel: threading.Event
                     ) -> Iterator[TextDelta | ToolCall | Usage]:
-        instructions = SPOKEN_STYLE + ("\n\n" + request.instructions
-                                       if request.instructions else "")
+        instructions = "\n\n".join(part for part in (
+            SPOKEN_STYLE, request.instructions, request.private_instructions) if part)
         tools = [] if request.tool_choice == "none" else request.tools
         llm_request = LLMRequest(
             messages=to_messages(instructions, request.items), tools=tools,
@@ -77,6 +77,16 @@ class Cascade:
         if len(tail):
             yield tail
 
+    async def speak(self, text: str, voice: str) -> AsyncIterator[AudioOut]:
+        """Say `text`; the first chunk carries it (for the transcript)."""
+        spoken = text.strip()
+        async with aclosing(iterate_in_thread(
+                lambda cancel: self._tts_stream(spoken, self._voice(voice), cancel),
+                "tts")) as speech:
+            async for pcm in speech:
+                yield AudioOut(pcm, text)
+                text = ""
+
     async def respond(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:
         llm = iterate_in_thread(lambda cancel: self._llm_stream(request, cancel), "llm")
         writer: asyncio.Task[None] | None = None
@@ -93,7 +103,7 @@ class Cascade:
             clauses: asyncio.Queue[str | ToolCall | Usage | Mark | BaseException | None] = \
                 asyncio.Queue()
             writer = asyncio.create_task(_ClauseWriter(clauses).run(llm))
-            voice = self._voice(request.voice)
+            voice = request.voice
             first = True
             while (item := await clauses.get()) is not None:
                 if isinstance(item, BaseException):
@@ -101,14 +111,11 @@ class Cascade:
                 if not isinstance(item, str):
                     yield item
                     continue
-                text = item if first else " " + item
+                async with aclosing(self.speak(item if first else " " + item,
+                                               voice)) as speech:
+                    async for out in speech:
+                        yield out
                 first = False
-                async with aclosing(iterate_in_thread(
-                        lambda cancel, t=item: self._tts_stream(t, voice, cancel),
-                        "tts")) as speech:
-                    async for pcm in speech:
-                        yield AudioOut(pcm, text)
-                        text = ""
         finally:
             # Stop the LLM thread too: a cancelled answer must not keep the CPU busy.
             if writer is not None:

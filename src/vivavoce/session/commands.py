@@ -22,6 +22,8 @@ class ResponseRequest:
     speed: float = 1.0
     temperature: float = 0.8
     max_output_tokens: int | None = None
+    # Server-side instructions clients never see (e.g. the escape room's code).
+    private_instructions: str = ""
 
 
 @dataclass
@@ -42,4 +44,19 @@ class Cancel:
     response_id: str
 
 
-Command = Transcribe | Respond | Cancel
+@dataclass
+class RunTool:
+    """Run a server tool the model called; answer with Session.tool_result."""
+
+    response_id: str
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass
+class CancelTool:
+    call_id: str
+
+
+Command = Transcribe | Respond | Cancel | RunTool | CancelTool

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from vivavoce import metrics
@@ -19,19 +21,24 @@ from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.brains.base import AudioOut, Brain, Mark
 from vivavoce.engines.base import TextDelta, ToolCall, Usage
 from vivavoce.protocol.errors import ProtocolError
-from vivavoce.session.commands import Cancel, Respond, Transcribe
+from vivavoce.session.commands import Cancel, Command, Respond, RunTool, Transcribe
 from vivavoce.session.session import Session
 from vivavoce.session.spans import SPANS_EVENT
+from vivavoce.tools import ToolContext, ToolError, ToolRegistry
 
 log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+# A server tool slower than this gets a spoken filler ("Let me check.").
+FILLER_AFTER_S = 0.6
 
 
 class SessionDriver:
     def __init__(self, session: Session, brain: Brain, send: Send,
                  clock: Callable[[], float] = time.monotonic,
-                 extensions: bool = False) -> None:
+                 extensions: bool = False, tools: ToolRegistry | None = None,
+                 tool_context: ToolContext | None = None,
+                 fillers: Sequence[str] = ()) -> None:
         self.session = session
         # Whether the client asked for vivavoce's extension events (turn spans).
         self.extensions = extensions
@@ -40,6 +47,10 @@ class SessionDriver:
         self._clock = clock
         self._send_lock = asyncio.Lock()
         self._responses: dict[str, asyncio.Task[None]] = {}
+        self._tool_tasks: dict[str, asyncio.Task[None]] = {}
+        self.tools = tools
+        self.tool_context = tool_context or ToolContext(session.config.id)
+        self._fillers = itertools.cycle(fillers) if fillers else None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
@@ -72,16 +83,45 @@ class SessionDriver:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _execute(self, command: Transcribe | Respond | Cancel) -> None:
+    def _execute(self, command: Command) -> None:
         if isinstance(command, Transcribe):
             self._spawn(self._transcribe(command))
         elif isinstance(command, Respond):
             rid = command.request.response_id
             self._responses[rid] = self._spawn(self._respond(command))
+        elif isinstance(command, RunTool):
+            self._tool_tasks[command.call_id] = self._spawn(self._run_tool(command))
         else:
-            task = self._responses.pop(command.response_id, None)
+            tasks = self._responses if isinstance(command, Cancel) else self._tool_tasks
+            key = command.response_id if isinstance(command, Cancel) else command.call_id
+            task = tasks.pop(key, None)
             if task is not None:
                 task.cancel()
+
+    async def _run_tool(self, command: RunTool) -> None:
+        try:
+            if self.tools is None or command.name not in self.tools:
+                raise ToolError(f"no server tool named {command.name}")
+            output = await self.tools.call(command.name, command.arguments, self.tool_context)
+        except ToolError as exc:
+            output = json.dumps({"error": str(exc)})
+        finally:
+            self._tool_tasks.pop(command.call_id, None)
+        self.session.tool_result(command.call_id, output, self._clock())
+        await self.flush()
+
+    async def _filler(self, rid: str, voice: str) -> None:
+        """While a slow tool runs, say something short instead of going silent."""
+        waiting = list(self._tool_tasks.values())
+        if not waiting or self._fillers is None:
+            return
+        _, pending = await asyncio.wait(waiting, timeout=FILLER_AFTER_S)
+        if not pending or self.session.active_response_id != rid:
+            return
+        async with contextlib.aclosing(self.brain.speak(next(self._fillers), voice)) as speech:
+            async for out in speech:
+                self.session.response_audio(rid, out.pcm, out.text, self._clock())
+                await self.flush()
 
     async def _transcribe(self, command: Transcribe) -> None:
         seconds = len(command.audio) / INTERNAL_RATE
@@ -115,6 +155,8 @@ class SessionDriver:
                     else:
                         usage = out
                     await self.flush()
+            if command.request.modalities == ["audio"]:
+                await self._filler(rid, command.request.voice)
         except asyncio.CancelledError:
             # Cancelled by the session, which has already closed the response.
             raise

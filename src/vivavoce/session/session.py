@@ -24,7 +24,15 @@ from vivavoce.engines.base import VAD, Usage, VADStream
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session import items as item_rules
-from vivavoce.session.commands import Cancel, Command, Respond, ResponseRequest, Transcribe
+from vivavoce.session.commands import (
+    Cancel,
+    CancelTool,
+    Command,
+    Respond,
+    ResponseRequest,
+    RunTool,
+    Transcribe,
+)
 from vivavoce.session.config import AudioFormat, SessionConfig, apply_update
 from vivavoce.session.conversation import Conversation, Item
 from vivavoce.session.input_buffer import SAMPLES_PER_MS, InputAudioBuffer
@@ -65,15 +73,22 @@ class _Response:
     message: _Message | None = None
     usage: Usage = field(default_factory=Usage)
     spans: Spans = field(default_factory=Spans)
+    server_calls: int = 0
 
 
 class Session:
     def __init__(self, *, session_id: str, model: str, vad: VAD | None,
-                 config: SessionConfig | None = None, voices: list[str] | None = None) -> None:
+                 config: SessionConfig | None = None, voices: list[str] | None = None,
+                 server_tools: list[dict[str, Any]] | None = None,
+                 private_instructions: str = "") -> None:
         self.config = (config or SessionConfig()).model_copy(update={"id": session_id,
                                                                       "model": model})
         self.conversation = Conversation(ids.new_id("conv_"))
         self.voices = voices or []
+        # Tools this server runs itself, offered to the model beside the client's.
+        self.server_tools = {t["name"]: t for t in server_tools or []}
+        self.private_instructions = private_instructions
+        self._pending_tools: set[str] = set()  # call_ids of running server tools
         self._vad = vad
         self._vad_stream: VADStream | None = vad.stream() if vad else None
         self._events: list[dict[str, Any]] = []
@@ -246,6 +261,8 @@ class Session:
                        self.now - (change.detected_ms - change.voiced_ms) / 1000)
             spans.mark("barge_speech_started", self.now)
             self._cancel_response("turn_detected")
+        if turn is not None and turn.interrupt_response:
+            self._cancel_tools()
         self._emit("input_audio_buffer.speech_started", audio_start_ms=change.audio_start_ms,
                    item_id=self._speech_item_id)
 
@@ -516,9 +533,13 @@ class Session:
             raise ProtocolError("invalid_type", "'metadata' must be an object.",
                                 "response.metadata")
         max_tokens = cfg.max_output_tokens
+        client_tools = [t.model_dump() for t in cfg.tools]
+        names = {t["name"] for t in client_tools}
+        tools = client_tools + [t for n, t in self.server_tools.items() if n not in names]
         request = ResponseRequest(
             response_id=ids.response_id(), instructions=cfg.instructions, items=items,
-            tools=[t.model_dump() for t in cfg.tools], tool_choice=cfg.tool_choice,
+            private_instructions=self.private_instructions,
+            tools=tools, tool_choice=cfg.tool_choice,
             modalities=cfg.output_modalities, voice=cfg.audio.output.voice,
             speed=cfg.audio.output.speed, temperature=cfg.temperature,
             max_output_tokens=None if max_tokens == "inf" else int(max_tokens))
@@ -636,6 +657,10 @@ class Session:
                    **common)
         item["status"] = "completed"
         self._finish_output_item(response, item)
+        if name in self.server_tools and response.in_conversation:
+            self._pending_tools.add(item["call_id"])
+            response.server_calls += 1
+            self._commands.append(RunTool(response_id, item["call_id"], name, arguments))
 
     def response_finish(self, response_id: str, error: str | None = None,
                         usage: Usage | None = None, now: float = 0.0) -> None:
@@ -647,6 +672,8 @@ class Session:
             response.usage = usage
         if error is None:
             self._finish_response(response, "completed", None)
+            if response.server_calls and not self._pending_tools:
+                self._start_response({}, None)  # the tools were quicker than the response
         else:
             self._finish_response(response, "failed", {
                 "type": "failed",
@@ -698,6 +725,9 @@ class Session:
                    })
         self._emit("response.done", response=obj)
         self._emit("rate_limits.updated", rate_limits=RATE_LIMITS)
+        if status != "completed":
+            # A stopped turn stops everything it set going, earlier tool calls included.
+            self._cancel_tools()
         response.spans.mark("done", self.now)
         # An extension event: the transport forwards it only to clients that asked.
         self._emit(SPANS_EVENT, response_id=response.id, status=status,
@@ -706,6 +736,38 @@ class Session:
         played = sum(duration_ms(s[1] - s[0]) for item in response.obj["output"]
                      for s in self._assistant_audio.get(item["id"], []))
         self._idle_anchor_ms = self._buffer.timeline_ms + played
+
+    # ------------------------------------------------------------- server tools
+    def tool_result(self, call_id: str, output: str, now: float = 0.0) -> None:
+        """A server tool's output; when the last one is in, the model answers."""
+        self.now = now
+        if call_id not in self._pending_tools:
+            return  # cancelled meanwhile
+        self._pending_tools.discard(call_id)
+        self._add_tool_output(call_id, output)
+        if not self._pending_tools and self._response is None:
+            self._start_response({}, None)
+
+    def _add_tool_output(self, call_id: str, output: str) -> None:
+        item = {"id": ids.item_id(), "object": "realtime.item", "type": "function_call_output",
+                "status": "completed", "call_id": call_id, "output": output}
+        previous = self.conversation.insert(item)
+        self._emit("conversation.item.added", item=item_rules.wire(item),
+                   previous_item_id=previous)
+        self._emit("conversation.item.done", item=item_rules.wire(item),
+                   previous_item_id=previous)
+
+    def _cancel_tools(self) -> None:
+        """Stop running server tools; each call gets an honest output."""
+        for call_id in sorted(self._pending_tools):
+            self._pending_tools.discard(call_id)
+            self._commands.append(CancelTool(call_id))
+            self._add_tool_output(call_id, json.dumps(
+                {"error": "Cancelled: the user interrupted before the result came."}))
+
+    @property
+    def tools_pending(self) -> bool:
+        return bool(self._pending_tools)
 
     def _cancel_response(self, reason: str) -> None:
         response = self._response

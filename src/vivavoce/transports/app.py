@@ -12,30 +12,35 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vivavoce.brains.base import Brain
 from vivavoce.engines.base import VAD
+from vivavoce.personas import PERSONAS, get_persona
 from vivavoce.protocol.errors import ProtocolError
-from vivavoce.session.config import SessionConfig, apply_update
+from vivavoce.session.config import apply_update
 from vivavoce.settings import Settings
+from vivavoce.tools import ToolRegistry, builtin
 from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
-from vivavoce.transports.realtime_ws import realtime_endpoint
+from vivavoce.transports.realtime_ws import persona_session, realtime_endpoint
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
-def default_session(settings: Settings) -> SessionConfig:
-    config = SessionConfig(model=settings.model, instructions=settings.instructions)
-    return apply_update(config, {"audio": {"output": {"voice": settings.voice}}})
-
-
-def create_app(settings: Settings, brain: Brain, vad: VAD | None) -> FastAPI:
+def create_app(settings: Settings, brain: Brain, vad: VAD | None,
+               tools: ToolRegistry | None = None) -> FastAPI:
     app = FastAPI(title="vivavoce", docs_url=None, redoc_url=None)
     auth = Auth(settings.api_key)
-    base_config = default_session(settings)
+    default_persona = get_persona(settings.persona)
+    base_config = persona_session(settings, default_persona)
     app.state.auth = auth
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
-        await realtime_endpoint(websocket, auth=auth, brain=brain, vad=vad,
-                                default_config=base_config, default_model=settings.model)
+        await realtime_endpoint(websocket, auth=auth, brain=brain, vad=vad, settings=settings,
+                                tools=tools or builtin.registry)
+
+    @app.get("/v1/personas")
+    async def personas() -> dict[str, Any]:
+        return {"default": default_persona.name, "personas": [
+            {"name": p.name, "title": p.title, "voice": p.voice, "greeting": p.greeting,
+             "tools": list(p.tools)} for p in PERSONAS.values()]}
 
     @app.get("/healthz")
     async def health() -> dict[str, Any]:

@@ -10,11 +10,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vivavoce.brains.base import Brain
 from vivavoce.engines.base import VAD
+from vivavoce.personas import Persona, get_persona
 from vivavoce.protocol import beta, ids
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session.config import SessionConfig, apply_update
 from vivavoce.session.driver import SessionDriver
 from vivavoce.session.session import Session
+from vivavoce.settings import Settings
+from vivavoce.tools import ToolContext, ToolRegistry
+from vivavoce.tools.escape_room import escape_room_hints, new_escape_room
 from vivavoce.transports.auth import Auth, bearer
 
 log = logging.getLogger(__name__)
@@ -25,9 +29,24 @@ def is_beta(websocket: WebSocket, subprotocols: list[str]) -> bool:
     return "realtime=v1" in header or "openai-beta.realtime-v1" in subprotocols
 
 
+def persona_session(settings: Settings, persona: Persona) -> SessionConfig:
+    """The session a connection starts with: the persona, unless settings override it."""
+    config = SessionConfig(model=settings.model,
+                           instructions=settings.instructions or persona.instructions)
+    return apply_update(config, {"audio": {"output": {"voice": settings.voice or persona.voice}}})
+
+
+def _persona(websocket: WebSocket, settings: Settings) -> tuple[Persona, ProtocolError | None]:
+    name = websocket.query_params.get("persona") or settings.persona
+    try:
+        return get_persona(name), None
+    except KeyError as exc:
+        return get_persona(settings.persona), ProtocolError(
+            "invalid_value", f"{exc.args[0]} Using '{settings.persona}'.", "persona")
+
+
 async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, brain: Brain,
-                            vad: VAD | None, default_config: SessionConfig,
-                            default_model: str) -> None:
+                            vad: VAD | None, settings: Settings, tools: ToolRegistry) -> None:
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     chosen = "realtime" if "realtime" in subprotocols else None
     allowed, secret = auth.check(bearer(websocket.headers, subprotocols))
@@ -47,16 +66,27 @@ async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, brain: Brain,
         await websocket.close(code=1008, reason="invalid_api_key")
         return
 
-    config = default_config
+    persona, persona_error = _persona(websocket, settings)
+    config = persona_session(settings, persona)
     if secret is not None and secret.session:
         config = apply_update(config, secret.session)
-    model = websocket.query_params.get("model") or config.model or default_model
-    session = Session(session_id=ids.new_id("sess_"), model=model, vad=vad,
-                      config=config, voices=brain.voices)
+    model = websocket.query_params.get("model") or settings.model
+    session_id = ids.new_id("sess_")
+    context = ToolContext(session_id)
+    private = ""
+    if "unlock_door" in persona.tools:
+        new_escape_room(context.state)
+        private = escape_room_hints(context.state)
+    session = Session(session_id=session_id, model=model, vad=vad, config=config,
+                      voices=brain.voices, server_tools=tools.schemas(persona.tools),
+                      private_instructions=private)
+    if persona_error is not None:
+        session.report(persona_error)
     # vivavoce's own events (turn spans) only for clients that ask: strict
     # clients of the hosted protocol would not know them.
     extensions = websocket.query_params.get("vivavoce_spans", "") in ("1", "true")
-    driver = SessionDriver(session, brain, send, extensions=extensions)
+    driver = SessionDriver(session, brain, send, extensions=extensions, tools=tools,
+                           tool_context=context, fillers=persona.filler)
     await driver.start()
     try:
         while True:
