@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import websockets
 
 from tests.validation import validate_beta, validate_ga
 
@@ -30,7 +31,10 @@ class Recorder:
 
     async def _read(self) -> None:
         while True:
-            raw = await self.connection.recv_bytes()
+            try:
+                raw = await self.connection.recv_bytes()
+            except websockets.ConnectionClosed:
+                return
             event = json.loads(raw)
             self.validate(event)
             self.events.append(event)

@@ -1,0 +1,46 @@
+"""Shared plumbing for clients of OpenAI-compatible HTTP servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from .base import EngineError
+
+
+class Endpoint:
+    """One base URL (e.g. http://localhost:11434/v1) with auth and pooled connections."""
+
+    def __init__(self, base_url: str, api_key: str | None, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._client = httpx.Client(headers=headers, timeout=timeout)
+
+    @contextmanager
+    def post(self, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """POST and hand back the response unread, so bodies can be streamed.
+
+        Transport failures and non-2xx answers become EngineError.
+        """
+        url = self.base_url + path
+        try:
+            with self._client.stream("POST", url, **kwargs) as response:
+                if not response.is_success:
+                    response.read()
+                    raise EngineError(
+                        f"POST {url} returned {response.status_code}: {_error_text(response)}"
+                    )
+                yield response
+        except httpx.HTTPError as e:
+            raise EngineError(f"POST {url} failed: {e!r}") from e
+
+
+def _error_text(response: httpx.Response) -> str:
+    # OpenAI-style servers answer {"error": {"message": ...}}; others send text.
+    try:
+        return str(response.json()["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return response.text[:500]

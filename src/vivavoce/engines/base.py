@@ -1,0 +1,103 @@
+"""The four engine kinds, one small interface each.
+
+Engines are synchronous and may block: brains run them in worker threads so the
+event loop never waits on inference. Streaming engines yield as they go and
+check a cancel event between steps, so a barge-in stops work at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+# Chat messages use the OpenAI chat-completions shape (role/content/tool_calls/
+# tool_call_id): every LLM runtime we target already speaks it.
+Message = dict[str, Any]
+ToolSchema = dict[str, Any]  # {"type": "function", "name", "description", "parameters"}
+
+
+class EngineError(RuntimeError):
+    """An engine could not do its job (endpoint down, model failed)."""
+
+
+class VADStream(Protocol):
+    """Per-session VAD state: frames in, speech probabilities out."""
+
+    def probability(self, frame: np.ndarray) -> float:
+        """Speech probability of one float32 frame of `VAD.frame_samples` at 16 kHz."""
+        ...
+
+    def reset(self) -> None: ...
+
+
+class VAD(Protocol):
+    sample_rate: int  # 16000
+    frame_samples: int  # 512 for Silero
+
+    def stream(self) -> VADStream: ...
+
+
+class STT(Protocol):
+    name: str
+
+    def transcribe(self, audio: np.ndarray, *, language: str | None = None,
+                   prompt: str | None = None) -> str:
+        """Transcribe float32 mono audio at 16 kHz; returns the text."""
+        ...
+
+
+@dataclass
+class TextDelta:
+    text: str
+
+
+@dataclass
+class ToolCall:
+    """A complete tool call chosen by the model; arguments is a JSON string."""
+
+    name: str
+    arguments: str
+    call_id: str = ""
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+
+
+LLMChunk = TextDelta | ToolCall | Usage
+
+
+@dataclass
+class LLMRequest:
+    messages: list[Message]
+    tools: list[ToolSchema] = field(default_factory=list)
+    tool_choice: str | dict[str, Any] = "auto"
+    temperature: float = 0.8
+    max_tokens: int | None = None
+
+
+class LLM(Protocol):
+    name: str
+
+    def stream(self, request: LLMRequest, cancel: threading.Event) -> Iterator[LLMChunk]:
+        """Yield text deltas, then any tool calls, then (optionally) usage."""
+        ...
+
+
+class TTS(Protocol):
+    name: str
+    sample_rate: int
+    voices: list[str]
+    default_voice: str
+
+    def synthesize(self, text: str, voice: str | None,
+                   cancel: threading.Event) -> Iterator[np.ndarray]:
+        """Yield int16 mono PCM chunks at `sample_rate` as they are made."""
+        ...

@@ -1,0 +1,80 @@
+"""Cut a stream of LLM text into speakable chunks for TTS.
+
+The first chunk ends at the first clause break (after a few words) so speech can
+start early; later chunks end at sentence ends, which sound more natural.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Punctuation counts only when whitespace follows, so "3.5", "1,000" and "10:30"
+# never cut, and a "." at the end of the buffer waits for the next delta.
+_BREAK = re.compile(r"""[.!?]+["')\]]*(?=\s)|[,;:](?=\s)|\n""")
+_MARKDOWN = re.compile(r"[*#`]")
+_BULLET = re.compile(r"^\s*(?:[-•]|\d+[.)])\s+")
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+_ABBREVIATIONS = frozenset(
+    ["mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "approx"]
+)
+
+
+class ClauseSegmenter:
+    def __init__(self, min_first_words: int = 3, max_chars: int = 200) -> None:
+        self.min_first_words = min_first_words
+        self.max_chars = max_chars  # cut at a space if a run-on never punctuates
+        self._buf = ""
+        self._emitted = False
+
+    def feed(self, delta: str) -> list[str]:
+        """Add LLM text; return the chunks that are now complete."""
+        self._buf += _MARKDOWN.sub("", delta)
+        chunks = []
+        while (cut := self._next_cut()) is not None:
+            if chunk := self._take(cut):
+                chunks.append(chunk)
+        return chunks
+
+    def flush(self) -> list[str]:
+        """End of the LLM stream: whatever is left is the last chunk."""
+        chunk = self._take(len(self._buf))
+        return [chunk] if chunk else []
+
+    def _next_cut(self) -> int | None:
+        for m in _BREAK.finditer(self._buf):
+            mark = m.group()
+            if mark == "\n":
+                return m.end()
+            head = self._buf[: m.start()]
+            if mark in ",;:":
+                if not self._emitted and len(_WORD.findall(head)) >= self.min_first_words:
+                    return m.end()
+            elif not (mark.startswith(".") and _not_a_sentence_end(head)):
+                return m.end()
+        if len(self._buf) > self.max_chars:
+            space = self._buf.rfind(" ", 0, self.max_chars)
+            return space if space > 0 else self.max_chars
+        return None
+
+    def _take(self, cut: int) -> str:
+        text, self._buf = self._buf[:cut], self._buf[cut:]
+        chunk = _SPACES.sub(" ", _BULLET.sub("", text)).strip()
+        if not _WORD.search(chunk):
+            return ""  # nothing speakable, e.g. a line of "---"
+        self._emitted = True
+        return chunk
+
+
+def _not_a_sentence_end(head: str) -> bool:
+    """True if the "." after `head` belongs to an abbreviation, initial or list number."""
+    words = head.split()
+    if not words:
+        return True
+    word = words[-1].lstrip("(\"'")
+    return (
+        word.lower() in _ABBREVIATIONS
+        or "." in word  # e.g. i.e. U.S. a.m.
+        or (len(word) == 1 and word.isupper() and word != "I")  # initials: J. R. Tolkien
+        or (len(words) == 1 and word.isdigit())  # "1. " starting a list item
+    )

@@ -1,0 +1,67 @@
+from vivavoce.engines.clauses import ClauseSegmenter
+
+
+def segment(deltas: list[str], **kwargs) -> list[str]:
+    seg = ClauseSegmenter(**kwargs)
+    out = [chunk for d in deltas for chunk in seg.feed(d)]
+    return out + seg.flush()
+
+
+def char_by_char(text: str) -> list[str]:
+    return segment(list(text))
+
+
+def test_first_chunk_at_clause_then_sentences():
+    text = "Sure thing, the weather in Paris is sunny, warm, and bright. Take a hat, though!"
+    assert char_by_char(text) == [
+        "Sure thing, the weather in Paris is sunny,",
+        "warm, and bright.",
+        "Take a hat, though!",
+    ]
+
+
+def test_short_opening_clause_waits_for_enough_words():
+    assert char_by_char("Yes, of course. Go.") == ["Yes, of course.", "Go."]
+
+
+def test_chunks_come_out_as_soon_as_complete():
+    seg = ClauseSegmenter()
+    assert seg.feed("Hello there, my") == []
+    assert seg.feed(" good friend, nice") == ["Hello there, my good friend,"]
+    assert seg.feed(" day. How are you") == ["nice day."]
+    assert seg.feed("?") == []  # might still be "?!" or '?"'
+    assert seg.feed(" ") == ["How are you?"]
+    assert seg.flush() == []
+
+
+def test_numbers_and_abbreviations_do_not_cut():
+    text = ("It costs 3.5 dollars, e.g. at Mr. Smith's shop at 10:30 a.m. today. "
+            "J. R. R. Tolkien wrote 1,000 pages. Next.")
+    assert char_by_char(text) == [
+        "It costs 3.5 dollars,",
+        "e.g. at Mr. Smith's shop at 10:30 a.m. today.",
+        "J. R. R. Tolkien wrote 1,000 pages.",
+        "Next.",
+    ]
+
+
+def test_question_and_exclamation_with_closing_quote():
+    assert char_by_char('He said "stop!" Then left? Yes.') == [
+        'He said "stop!"', "Then left?", "Yes.",
+    ]
+
+
+def test_newlines_cut_and_markdown_is_not_spoken():
+    text = "## Options\n\n- **Tea** is `hot`\n- Coffee\n1. First step\n---\nDone"
+    assert char_by_char(text) == ["Options", "Tea is hot", "Coffee", "First step", "Done"]
+
+
+def test_run_on_text_is_cut_at_a_space():
+    chunks = segment(["word " * 100], max_chars=50)
+    assert all(len(c) <= 50 for c in chunks)
+    assert " ".join(chunks).split() == ["word"] * 100
+
+
+def test_flush_returns_the_tail_and_whitespace_is_tidied():
+    assert segment(["  Hello   world  "]) == ["Hello world"]
+    assert segment([""]) == []

@@ -1,0 +1,164 @@
+"""The embedded LLM (Qwen2.5-Coder-0.5B on llama.cpp) answering, calling tools, cancelling."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from vivavoce.engines.base import LLMRequest, TextDelta, ToolCall, Usage
+from vivavoce.engines.llama_llm import LlamaLLM, _prompt_messages, _ReplyReader
+from vivavoce.models.locate import model_path
+
+PERSONA = "You are a helpful voice assistant. Answer in one or two short spoken sentences."
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Get the current weather for a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                   "required": ["city"]},
+}
+
+
+def ask(llm, user: str, tools=(), history=(), **kwargs) -> list:
+    messages = [{"role": "system", "content": PERSONA}, *history,
+                {"role": "user", "content": user}]
+    request = LLMRequest(messages, tools=list(tools), **kwargs)
+    return list(llm.stream(request, threading.Event()))
+
+
+def text_of(chunks) -> str:
+    return "".join(c.text for c in chunks if isinstance(c, TextDelta))
+
+
+def test_answers_a_question_with_text(llm):
+    chunks = ask(llm, "What is the capital of France?", temperature=0.2)
+    assert "Paris" in text_of(chunks)
+    assert not any(isinstance(c, ToolCall) for c in chunks)
+    usage = chunks[-1]
+    assert isinstance(usage, Usage) and usage.input_tokens > 20 and usage.output_tokens > 2
+
+
+def test_calls_a_tool_with_json_arguments(llm):
+    chunks = ask(llm, "What's the weather in Paris?", tools=[WEATHER])
+    calls = [c for c in chunks if isinstance(c, ToolCall)]
+    assert [c.name for c in calls] == ["get_weather"]
+    assert "Paris" in json.loads(calls[0].arguments)["city"]
+    assert calls[0].call_id.startswith("call_")
+    assert text_of(chunks) == ""  # the JSON is never passed on as speech
+
+
+def test_small_talk_with_tools_available_is_speech(llm):
+    chunks = ask(llm, "Hi! How are you today?", tools=[WEATHER], temperature=0.2)
+    assert text_of(chunks).strip() and "{" not in text_of(chunks)
+    assert not any(isinstance(c, ToolCall) for c in chunks)
+
+
+def test_speaks_a_tool_result(llm):
+    history = [
+        {"role": "user", "content": "What's the weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [{
+            "id": "call_1", "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
+        {"role": "tool", "tool_call_id": "call_1",
+         "content": '{"temperature_c": 21, "sky": "sunny"}'},
+    ]
+    messages = [{"role": "system", "content": PERSONA}, *history]
+    for temperature in (0.0, 0.8):
+        chunks = list(llm.stream(LLMRequest(messages, tools=[WEATHER], temperature=temperature),
+                                 threading.Event()))
+        text = text_of(chunks).lower()
+        assert "sunny" in text or "21" in text, text
+        assert not any(isinstance(c, ToolCall) for c in chunks)
+
+
+def test_persona_and_tools_prefix_is_served_from_the_kv_cache(llm):
+    ask(llm, "What's the weather in Rome?", tools=[WEATHER])
+    usage = ask(llm, "Tell me a joke about cats.", tools=[WEATHER], max_tokens=8)[-1]
+    # Everything before the new user turn was evaluated by the previous call.
+    assert usage.cached_tokens > 0.8 * usage.input_tokens
+
+
+def test_cancel_stops_the_stream(llm):
+    cancel = threading.Event()
+    request = LLMRequest([{"role": "user", "content": "Count from one to fifty in words."}])
+    got = []
+    for chunk in llm.stream(request, cancel):
+        got.append(chunk)
+        cancel.set()
+    assert len(got) == 1 and isinstance(got[0], TextDelta)
+    # The context is still usable afterwards.
+    assert "Paris" in text_of(ask(llm, "What is the capital of France?", temperature=0.2))
+
+
+def test_max_tokens_caps_the_reply(llm):
+    usage = ask(llm, "Describe the history of Rome.", max_tokens=5)[-1]
+    assert usage.output_tokens <= 5
+
+
+def test_long_history_is_trimmed_to_fit_the_context():
+    small = LlamaLLM(model_path("llm"), n_ctx=512)
+    history = [{"role": role, "content": f"Message number {i} is about the city of Lyon."}
+               for i in range(60) for role in ("user", "assistant")]
+    chunks = ask(small, "What is the capital of France?", history=history, temperature=0.2,
+                 max_tokens=20)
+    usage = chunks[-1]
+    assert usage.input_tokens + 20 <= 512
+    assert text_of(chunks).strip()
+
+
+def read(reader: _ReplyReader, pieces: list[str]) -> list:
+    out = [c for p in pieces for c in reader.feed(p)]
+    return out + reader.finish()
+
+
+def test_reply_reader_speech_streams_at_once():
+    reader = _ReplyReader({"get_weather"})
+    assert reader.feed("  ") == []
+    assert reader.feed("It is") == [TextDelta("It is")]
+    assert reader.feed(" sunny {x}") == [TextDelta(" sunny {x}")]
+    assert reader.finish() == []
+
+
+def test_reply_reader_tool_call_is_held_then_parsed():
+    reader = _ReplyReader({"get_weather"})
+    out = read(reader, ['{"name": "get_', 'weather", "arguments": ', '{"city": "Oslo"}}'])
+    assert reader.complete
+    assert len(out) == 1 and isinstance(out[0], ToolCall)
+    assert (out[0].name, json.loads(out[0].arguments)) == ("get_weather", {"city": "Oslo"})
+
+
+def test_reply_reader_accepts_fences_and_string_arguments():
+    fenced = '```json\n{"name": "get_weather", "parameters": "{\\"city\\": \\"Lima\\"}"}\n```'
+    (call,) = read(_ReplyReader({"get_weather"}), [fenced])
+    assert json.loads(call.arguments) == {"city": "Lima"}
+
+
+def test_reply_reader_rejects_unknown_tools_and_broken_json():
+    assert read(_ReplyReader({"get_weather"}), ['{"name": "rm_rf", "arguments": {}}']) == []
+    assert read(_ReplyReader({"get_weather"}), ['{"name": "get_weather", "argu']) == []
+    # ...but a call that only lacks its final brace is kept.
+    (call,) = read(_ReplyReader({"get_weather"}), ['{"name": "get_weather", "arguments": {}'])
+    assert call.arguments == "{}"
+    assert read(_ReplyReader({"get_weather"}), ["`ls` lists files."]) == [
+        TextDelta("`ls` lists files.")]
+
+
+def test_prompt_messages_keep_a_fixed_prefix_and_plain_roles():
+    history = [
+        {"role": "system", "content": PERSONA},
+        {"role": "user", "content": "Weather in Oslo?"},
+        {"role": "assistant", "content": "", "tool_calls": [{
+            "id": "c1", "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city":"Oslo"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "rainy"},
+    ]
+    tools = {"get_weather": WEATHER}
+    first = _prompt_messages(history[:2], tools)
+    later = _prompt_messages(history, tools)
+    assert first[0] == later[0] and first[0]["content"].startswith(PERSONA)
+    assert '"name": "get_weather"' in first[0]["content"]
+    assert later[2] == {"role": "assistant",
+                        "content": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'}
+    assert later[3]["role"] == "user"
+    assert later[3]["content"].startswith("Tool result from get_weather: rainy\n")
+    assert _prompt_messages(history[:2], {}) == history[:2]

