@@ -6,7 +6,7 @@ import json
 import threading
 
 from vivavoce.engines.base import LLMRequest, TextDelta, ToolCall, Usage
-from vivavoce.engines.llama_llm import LlamaLLM, _prompt_messages, _ReplyReader
+from vivavoce.engines.llama_llm import LlamaLLM, _prompt_messages
 from vivavoce.models.locate import model_path
 
 PERSONA = "You are a helpful voice assistant. Answer in one or two short spoken sentences."
@@ -106,41 +106,26 @@ def test_long_history_is_trimmed_to_fit_the_context():
     assert text_of(chunks).strip()
 
 
-def read(reader: _ReplyReader, pieces: list[str]) -> list:
-    out = [c for p in pieces for c in reader.feed(p)]
-    return out + reader.finish()
+SAY_HELLO_TOOL = {"type": "function", "name": "say_hello", "description": "Greet someone.",
+                  "parameters": {"type": "object", "properties": {
+                      "who": {"type": "string", "enum": ["Ada", "Bob"]}},
+                      "required": ["who"]}}
 
 
-def test_reply_reader_speech_streams_at_once():
-    reader = _ReplyReader({"get_weather"})
-    assert reader.feed("  ") == []
-    assert reader.feed("It is") == [TextDelta("It is")]
-    assert reader.feed(" sunny {x}") == [TextDelta(" sunny {x}")]
-    assert reader.finish() == []
+def test_required_tool_choice_always_calls_a_listed_tool(llm):
+    chunks = ask(llm, "Tell me a joke.", tools=[WEATHER, SAY_HELLO_TOOL], tool_choice="required")
+    (call,) = [c for c in chunks if isinstance(c, ToolCall)]
+    assert call.name in ("get_weather", "say_hello")
+    assert isinstance(json.loads(call.arguments), dict)
 
 
-def test_reply_reader_tool_call_is_held_then_parsed():
-    reader = _ReplyReader({"get_weather"})
-    out = read(reader, ['{"name": "get_', 'weather", "arguments": ', '{"city": "Oslo"}}'])
-    assert reader.complete
-    assert len(out) == 1 and isinstance(out[0], ToolCall)
-    assert (out[0].name, json.loads(out[0].arguments)) == ("get_weather", {"city": "Oslo"})
-
-
-def test_reply_reader_accepts_fences_and_string_arguments():
-    fenced = '```json\n{"name": "get_weather", "parameters": "{\\"city\\": \\"Lima\\"}"}\n```'
-    (call,) = read(_ReplyReader({"get_weather"}), [fenced])
-    assert json.loads(call.arguments) == {"city": "Lima"}
-
-
-def test_reply_reader_rejects_unknown_tools_and_broken_json():
-    assert read(_ReplyReader({"get_weather"}), ['{"name": "rm_rf", "arguments": {}}']) == []
-    assert read(_ReplyReader({"get_weather"}), ['{"name": "get_weather", "argu']) == []
-    # ...but a call that only lacks its final brace is kept.
-    (call,) = read(_ReplyReader({"get_weather"}), ['{"name": "get_weather", "arguments": {}'])
-    assert call.arguments == "{}"
-    assert read(_ReplyReader({"get_weather"}), ["`ls` lists files."]) == [
-        TextDelta("`ls` lists files.")]
+def test_named_tool_choice_calls_that_tool_with_schema_valid_arguments(llm):
+    chunks = ask(llm, "Please greet my friend.", tools=[WEATHER, SAY_HELLO_TOOL],
+                 tool_choice={"type": "function", "name": "say_hello"})
+    (call,) = [c for c in chunks if isinstance(c, ToolCall)]
+    assert call.name == "say_hello"
+    # The grammar only allows the enum's values.
+    assert json.loads(call.arguments)["who"] in ("Ada", "Bob")
 
 
 def test_prompt_messages_keep_a_fixed_prefix_and_plain_roles():

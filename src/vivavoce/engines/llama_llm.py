@@ -9,19 +9,20 @@ call, so a byte-identical system message is only evaluated once).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
+import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from llama_cpp import Llama, LogitsProcessorList
+from llama_cpp import Llama, LlamaGrammar, LogitsProcessorList
 from llama_cpp.llama_chat_format import ChatFormatterResponse, Jinja2ChatFormatter
+from llama_cpp.llama_grammar import json_schema_to_gbnf
 
 from .base import EngineError, LLMChunk, LLMRequest, Message, TextDelta, ToolCall, ToolSchema, Usage
 
@@ -60,12 +61,13 @@ class LlamaLLM:
             bos_token=self._llm.detokenize([self._llm.token_bos()], special=True).decode(),
             stop_token_ids=[eos],
         )
-        # Tokens a reply may not open with right after a tool result (see stream):
-        # JSON/code openers, blanks and end-of-turn. Found once, by scanning the vocab.
-        self._not_speech = np.array([
-            t for t in range(self._llm.n_vocab())
-            if self._llm.detokenize([t]).lstrip()[:1] in (b"", b"{", b"`")
-        ])
+        # Tokens that open a tool call, and tokens no spoken reply opens with
+        # (JSON/code openers, blanks, end-of-turn). Found once, by scanning the vocab.
+        openings = [self._llm.detokenize([t]).lstrip()[:1] for t in range(self._llm.n_vocab())]
+        self._call_openers = np.array([t for t, o in enumerate(openings) if o == b"{"])
+        self._not_speech = np.array([t for t, o in enumerate(openings)
+                                     if o in (b"", b"{", b"`")])
+        self._grammars: dict[str, LlamaGrammar] = {}
 
     def stream(self, request: LLMRequest, cancel: threading.Event) -> Iterator[LLMChunk]:
         if cancel.is_set():
@@ -74,31 +76,91 @@ class LlamaLLM:
         rendered, tokens = self._render(_prompt_messages(request.messages, tools),
                                         room=min(request.max_tokens or 512, self._n_ctx // 4))
         cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
-        processors = None
-        if request.messages and request.messages[-1]["role"] == "tool":
-            # The small model often answers a tool result by calling the tool
-            # again; making it open with a word makes it speak the result.
-            processors = LogitsProcessorList([_ban_first(len(tokens), self._not_speech)])
+        choice = request.tool_choice
+        named = choice.get("name") if isinstance(choice, dict) else None
+        # Right after a tool result the small model tends to call the tool again:
+        # that turn is for speaking the result.
+        after_result = bool(request.messages) and request.messages[-1]["role"] == "tool"
+        callable_tools = {} if after_result else \
+            {n: fn for n, fn in tools.items() if named in (None, n)}
+        decision = _Decision(len(tokens), self._call_openers, self._not_speech,
+                             force_call=bool(callable_tools) and (choice == "required" or named),
+                             may_call=bool(callable_tools))
+        usage = Usage(input_tokens=len(tokens), cached_tokens=cached)
+        speech = self._generate(tokens, rendered, request, cancel, decision, usage)
+        for text in speech:
+            if decision.call:
+                speech.close()  # the first token said "tool call": write it under a grammar
+                call = self._call(tokens, rendered, callable_tools, cancel, usage)
+                if call is not None and _grounded(call, callable_tools[call.name],
+                                                  _last_user_text(request.messages)):
+                    yield call
+                    break
+                log.warning("unusable tool call; answering in words instead")
+                decision = _Decision(len(tokens), self._call_openers, self._not_speech,
+                                     force_call=False, may_call=False)
+                for text in self._generate(tokens, rendered, request, cancel, decision, usage):
+                    yield TextDelta(text)
+                break
+            yield TextDelta(text)
+        if not cancel.is_set():
+            yield usage
+
+    def _generate(self, tokens: list[int], rendered: ChatFormatterResponse, request: LLMRequest,
+                  cancel: threading.Event, decision: _Decision, usage: Usage) -> Iterator[str]:
         chunks = self._llm.create_completion(
             prompt=tokens, stream=True, max_tokens=request.max_tokens,
             temperature=request.temperature, stop=rendered.stop,
-            stopping_criteria=rendered.stopping_criteria, logits_processor=processors,
+            stopping_criteria=rendered.stopping_criteria,
+            logits_processor=LogitsProcessorList([decision]),
         )
-        reply = _ReplyReader(set(tools))
-        generated = 0
         try:
             for chunk in chunks:
                 if cancel.is_set():
                     return
                 text = chunk["choices"][0]["text"]  # type: ignore[index]
-                generated += bool(text)  # one streamed piece per token
-                yield from reply.feed(text)
-                if reply.complete:
-                    break  # the tool call is whole: no need to generate more
-            yield from reply.finish()
+                usage.output_tokens += bool(text)  # one streamed piece per token
+                if text:
+                    yield text
         finally:
             chunks.close()  # type: ignore[union-attr]
-        yield Usage(input_tokens=len(tokens), output_tokens=generated, cached_tokens=cached)
+
+    def _call(self, tokens: list[int], rendered: ChatFormatterResponse,
+              tools: dict[str, ToolSchema], cancel: threading.Event,
+              usage: Usage) -> ToolCall | None:
+        """Write the tool call under a grammar: only known tools, schema-shaped arguments."""
+        chunks = self._llm.create_completion(
+            prompt=tokens, stream=True, max_tokens=256, temperature=0.2,
+            stop=rendered.stop, stopping_criteria=rendered.stopping_criteria,
+            grammar=self._grammar(tools))
+        text = ""
+        try:
+            for chunk in chunks:
+                if cancel.is_set():
+                    return None
+                text += chunk["choices"][0]["text"]  # type: ignore[index]
+                usage.output_tokens += 1
+        finally:
+            chunks.close()  # type: ignore[union-attr]
+        try:
+            obj = json.loads(text)
+        except ValueError:
+            return None  # cut off by max_tokens
+        return ToolCall(name=obj["name"], arguments=json.dumps(obj["arguments"],
+                                                               ensure_ascii=False),
+                        call_id=f"call_{uuid.uuid4().hex[:24]}")
+
+    def _grammar(self, tools: dict[str, ToolSchema]) -> LlamaGrammar:
+        schema = {"oneOf": [
+            {"type": "object", "additionalProperties": False, "required": ["name", "arguments"],
+             "properties": {"name": {"const": name},
+                            "arguments": fn.get("parameters") or {"type": "object"}}}
+            for name, fn in tools.items()]}
+        key = json.dumps(schema, sort_keys=True)
+        if key not in self._grammars:
+            gbnf = json_schema_to_gbnf(key, prop_order=["name", "arguments"])
+            self._grammars[key] = LlamaGrammar.from_string(gbnf, verbose=False)
+        return self._grammars[key]
 
     def _render(self, messages: list[Message], room: int
                 ) -> tuple[ChatFormatterResponse, list[int]]:
@@ -112,14 +174,60 @@ class LlamaLLM:
             del messages[1 if messages[0]["role"] == "system" else 0]
 
 
-def _ban_first(prompt_len: int, banned: np.ndarray) -> Callable[..., np.ndarray]:
-    def process(input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        if len(input_ids) == prompt_len:  # choosing the reply's first token
-            scores = scores.copy()
-            scores[banned] = -np.inf
-        return scores
+class _Decision:
+    """Logits processor for a reply's first token: speech or a tool call?
 
-    return process
+    Sampling that choice at speaking temperature makes a small model call tools
+    on a coin flip; here it calls one only when most of its probability mass
+    opens a JSON object. Later tokens are left alone.
+    """
+
+    def __init__(self, prompt_len: int, call_openers: np.ndarray, not_speech: np.ndarray,
+                 *, force_call: bool, may_call: bool) -> None:
+        self._prompt_len = prompt_len
+        self._call_openers = call_openers
+        self._not_speech = not_speech
+        self._force = force_call
+        self._may = may_call
+        self.call = False
+
+    def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        if len(input_ids) != self._prompt_len:
+            return scores
+        probs = np.exp(scores - scores.max())
+        p_call = probs[self._call_openers].sum() / probs.sum()
+        self.call = self._force or (self._may and p_call >= 0.5)
+        masked = np.full_like(scores, -np.inf)
+        if self.call:
+            masked[self._call_openers] = scores[self._call_openers]
+        else:
+            masked[:] = scores
+            masked[self._not_speech] = -np.inf
+        return masked
+
+
+def _last_user_text(messages: list[Message]) -> str:
+    return next((m.get("content") or "" for m in reversed(messages) if m["role"] == "user"), "")
+
+
+def _grounded(call: ToolCall, tool: ToolSchema, said: str) -> bool:
+    """Do the call's free-text required arguments come from what the user said?
+
+    A small model asked to "say hello" sometimes calls get_weather for a city
+    from the tool's own description; an argument found nowhere in the user's
+    words means the call was not what they asked for.
+    """
+    properties = (tool.get("parameters") or {}).get("properties", {})
+    required = (tool.get("parameters") or {}).get("required", [])
+    heard = set(re.findall(r"\w+", said.lower()))
+    for name, value in json.loads(call.arguments).items():
+        spec = properties.get(name, {})
+        if name in required and spec.get("type") == "string" and "enum" not in spec \
+                and isinstance(value, str):
+            words = set(re.findall(r"\w+", value.lower()))
+            if words and not words & heard:
+                return False
+    return True
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -177,65 +285,3 @@ def _call_json(name: str, arguments: str) -> str:
     except ValueError:
         args = arguments
     return json.dumps({"name": name, "arguments": args}, ensure_ascii=False)
-
-
-class _ReplyReader:
-    """Tells speech from a tool call without ever passing JSON on as speech.
-
-    Text streams through at once unless the reply opens like JSON or code
-    ("{", "`", "<"); then it is held until a whole JSON object has arrived.
-    """
-
-    def __init__(self, tool_names: set[str]) -> None:
-        self._tools = tool_names
-        self._mode = "undecided" if tool_names else "text"  # then "text" or "held"
-        self._held = ""
-        self.complete = False  # a whole tool call has been read
-
-    def feed(self, text: str) -> list[LLMChunk]:
-        if self._mode == "text":
-            return [TextDelta(text)] if text else []
-        self._held += text
-        if self._mode == "undecided":
-            opening = self._held.lstrip()
-            if not opening:
-                return []
-            if opening[0] not in "{`<":
-                self._mode = "text"
-                return [TextDelta(opening)]
-            self._mode = "held"
-        self.complete = _first_object(self._held) is not None
-        return []
-
-    def finish(self) -> list[LLMChunk]:
-        if self._mode != "held":
-            return []
-        # The model sometimes ends its turn before the last closing brace.
-        held = self._held.rstrip().removesuffix("```")
-        obj = next((o for k in range(3) if (o := _first_object(held + "}" * k))), None)
-        if obj is None:
-            if self._held.lstrip().startswith("{"):
-                log.warning("dropping malformed tool call: %.200s", self._held)
-                return []
-            return [TextDelta(self._held.lstrip())]  # code or markup, not a tool call
-        name = obj.get("name")
-        if name not in self._tools:
-            log.warning("dropping call of unknown tool %r", name)
-            return []
-        args = obj.get("arguments", obj.get("parameters", {}))
-        if isinstance(args, str):
-            with contextlib.suppress(ValueError):  # else keep the string as it is
-                args = json.loads(args)
-        return [ToolCall(name=name, arguments=json.dumps(args, ensure_ascii=False),
-                         call_id=f"call_{uuid.uuid4().hex[:24]}")]
-
-
-def _first_object(text: str) -> dict[str, Any] | None:
-    start = text.find("{")
-    if start < 0:
-        return None
-    try:
-        obj, _ = json.JSONDecoder().raw_decode(text, start)
-    except ValueError:
-        return None  # incomplete so far, or not JSON
-    return obj if isinstance(obj, dict) else None

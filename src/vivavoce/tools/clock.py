@@ -69,7 +69,8 @@ def get_time(timezone: str = "local") -> dict[str, Any]:
     """Get the current time and date.
 
     Args:
-        timezone: A city or IANA time zone, like "Tokyo" or "Europe/Paris". Use "local" for here.
+        timezone: The city the user named, like "London" or "Tokyo" (or an IANA zone).
+            "local" only when they named no place.
     """
     resolved = resolve_timezone(timezone)
     if resolved is None:
