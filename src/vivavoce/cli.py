@@ -16,6 +16,8 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="bind address (default 127.0.0.1; VIVAVOCE_HOST)")
     p.add_argument("--port", type=int, help="port (default 8000; VIVAVOCE_PORT)")
     p.add_argument("--api-key", help="require this key from clients (VIVAVOCE_API_KEY)")
+    p.add_argument("--no-web-sessions", dest="web_sessions", action="store_false", default=None,
+                   help="with --api-key: the web page may not start sessions")
     p.add_argument("--brain", choices=["cascade"], default="cascade",
                    help="what answers: the local cascade")
     p.add_argument("--model", help="model name reported in sessions")
@@ -61,9 +63,9 @@ def serve(args: argparse.Namespace) -> None:
     from vivavoce.models.install import install
     from vivavoce.transports.app import create_app
 
-    keys = ("host", "port", "api_key", "model", "persona", "instructions", "voice", "stt",
-            "llm", "tts", "stt_url", "llm_url", "tts_url", "stt_model", "llm_model", "tts_model",
-            "http_api_key", "llm_threads", "stt_threads", "log_level")
+    keys = ("host", "port", "api_key", "web_sessions", "model", "persona", "instructions",
+            "voice", "stt", "llm", "tts", "stt_url", "llm_url", "tts_url", "stt_model",
+            "llm_model", "tts_model", "http_api_key", "llm_threads", "stt_threads", "log_level")
     settings = Settings.from_env(**{k: getattr(args, k) for k in keys})
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -10,12 +10,24 @@ def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"VIVAVOCE_{name.upper()}", default)
 
 
+def _parse(raw: str, type_: str) -> object:
+    if type_ == "int":
+        return int(raw)
+    if type_ == "bool":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw
+
+
 @dataclass
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     # None: accept every connection (local use). Set: require it, or a client secret.
     api_key: str | None = None
+    # Whether the served web page may get short-lived secrets (POST /session). With
+    # an API key set, whoever can load the page can then talk: keep it on a
+    # trusted network or behind your own login, or turn it off.
+    web_sessions: bool = True
     model: str = "vivavoce-local"
     # The default persona; instructions and voice, when set, override its own.
     persona: str = "assistant"
@@ -47,7 +59,7 @@ class Settings:
                 continue
             raw = _env(f.name)
             if raw is not None:
-                values[f.name] = int(raw) if f.type == "int" else raw
+                values[f.name] = _parse(raw, str(f.type))
         # The ecosystem's usual variables for the HTTP stages.
         if "http_api_key" not in values and os.environ.get("OPENAI_API_KEY"):
             values["http_api_key"] = os.environ["OPENAI_API_KEY"]

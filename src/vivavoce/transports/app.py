@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,19 @@ from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
 from vivavoce.transports.realtime_ws import persona_session, realtime_endpoint
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# Long enough to open the socket; a session outlives the secret that opened it.
+PAGE_SECRET_TTL_S = 60
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = json.loads(raw) if raw else {}
+    except ValueError:
+        raise HTTPException(400, "The body must be JSON.") from None
+    if not isinstance(body, dict):
+        raise HTTPException(400, "The body must be a JSON object.")
+    return body
 
 
 def create_app(settings: Settings, brain: Brain, vad: VAD | None,
@@ -50,28 +64,40 @@ def create_app(settings: Settings, brain: Brain, vad: VAD | None,
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    def mint(ttl: int, session_update: Any) -> JSONResponse:
+        try:
+            config = apply_update(base_config, session_update or {})
+        except ProtocolError as err:
+            raise HTTPException(400, err.message) from None
+        secret = auth.mint(ttl, session_update or {})
+        return JSONResponse({"value": secret.value, "expires_at": secret.expires_at,
+                             "session": config.wire()})
+
     @app.post("/v1/realtime/client_secrets")
     async def client_secrets(request: Request) -> JSONResponse:
-        # Only the server's key may mint secrets; a browser asks through the
-        # page's own origin when no key is configured.
+        # The hosted API's route: minting takes the server's own key.
         allowed, used_secret = auth.check(bearer(request.headers, []))
         if not allowed or used_secret is not None:
             raise HTTPException(401, "A valid API key is required to create client secrets.")
-        body = await request.json() if await request.body() else {}
-        if not isinstance(body, dict):
-            raise HTTPException(400, "The body must be a JSON object.")
+        body = await json_body(request)
         expires = body.get("expires_after") or {}
         ttl = expires.get("seconds", DEFAULT_TTL_S) if isinstance(expires, dict) else None
         if not isinstance(ttl, int) or not 10 <= ttl <= MAX_TTL_S:
             raise HTTPException(400, f"expires_after.seconds must be 10..{MAX_TTL_S}.")
-        session_update = body.get("session") or {}
-        try:
-            config = apply_update(base_config, session_update)
-        except ProtocolError as err:
-            raise HTTPException(400, err.message) from None
-        secret = auth.mint(ttl, session_update)
-        return JSONResponse({"value": secret.value, "expires_at": secret.expires_at,
-                             "session": config.wire()})
+        return mint(ttl, body.get("session"))
+
+    @app.post("/session")
+    async def page_session(request: Request) -> JSONResponse:
+        """The web page's way in: a short-lived secret, so the page never holds the key."""
+        # Browsers send Origin on cross-site POSTs: refuse those, so another site
+        # cannot mint secrets through a visitor's browser.
+        origin = request.headers.get("origin")
+        if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
+            raise HTTPException(403, "Sessions can only be started from this server's own page.")
+        if not settings.web_sessions:
+            raise HTTPException(403, "This server's web page is turned off (--no-web-sessions).")
+        body = await json_body(request)
+        return mint(PAGE_SECRET_TTL_S, body.get("session"))
 
     if WEB_DIR.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

@@ -1,0 +1,506 @@
+// The conversation: wires mic → server → player, keeps the orb's state, the turn timings
+// and the barge-in bookkeeping. Each collaborator has one job: capture.js (mic),
+// player.js (speaker), realtime.js (socket), orb.js (canvas), ui.js (DOM).
+
+import { Capture } from "./capture.js";
+import { Player, RATE } from "./player.js";
+import { RealtimeClient, fetchClientSecret, fetchPersonas, fetchVoices } from "./realtime.js";
+import { Orb } from "./orb.js";
+import { UI, Settings } from "./ui.js";
+
+const SAMPLES_PER_MS = RATE / 1000;
+
+const ui = new UI();
+const orb = new Orb(document.getElementById("orb"));
+const settings = new Settings(applySettings);
+fetchPersonas().then((list) => settings.setPersonas(list));
+
+// What happened, for anyone with devtools open and for the browser tests.
+const debug = (window.vivavoce = {
+  state: "idle",
+  stateLog: [{ state: "idle", t: 0 }],
+  events: [], // types of server events received, in order
+  log: [], // the server events themselves, except audio deltas (too big to keep)
+  sent: [], // types of client events sent (audio appends counted, not listed)
+  appends: 0,
+  errors: [],
+  turns: [], // {n, kind, afterStopMs, afterLastWordMs}
+  truncations: [], // {item_id, audio_end_ms}
+  playedMs: 0, // assistant audio actually output, all items
+  items: {}, // item_id → ms played
+  receivedMs: {}, // item_id → ms of audio received
+  audio: () => ({ mic: micCtx && micCtx.state, micRate: micCtx && micCtx.sampleRate,
+    player: playCtx && playCtx.state, capturing: capture !== null }),
+});
+
+let client = null;
+let player = null;
+let capture = null;
+let micCtx = null;
+let playCtx = null;
+let running = false;
+let state = "idle";
+
+// Per-session bookkeeping.
+let response = null; // id of the response in progress
+let turn = null; // the turn waiting for its first audio
+let followUp = null; // timer: a server tool is running and its answer should follow
+let turnCount = 0;
+const audioDone = new Set(); // items whose audio has fully arrived
+const cutItems = new Set(); // items the person interrupted: later audio/text is ignored
+const received = new Map(); // item_id → samples received
+const contentIndex = new Map(); // item_id → content_index of its audio part
+const captions = new Map(); // item_id → [{at, text}] words waiting for their audio
+const partials = new Map(); // user item_id → transcription so far
+let persona = null; // the character the open session was started with
+let sentSamples = 0;
+const sentLog = []; // {end, t}: when the audio up to sample `end` left the page
+
+function setState(next) {
+  if (next === state) return;
+  state = next;
+  debug.state = next;
+  debug.stateLog.push({ state: next, t: Math.round(performance.now()) });
+  orb.setState(next);
+  ui.setState(next);
+}
+
+function send(event) {
+  if (!client || !client.send(event)) return false;
+  debug.sent.push(event.type);
+  return true;
+}
+
+// ------------------------------------------------------------------- base64
+// PCM16 on the wire is little-endian, as typed arrays are on every platform browsers run on.
+function toBase64(int16) {
+  const bytes = new Uint8Array(int16.buffer, int16.byteOffset, int16.byteLength);
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(b64) {
+  const s = atob(b64);
+  const bytes = new Uint8Array(s.length & ~1); // whole samples only
+  for (let i = 0; i < bytes.length; i++) bytes[i] = s.charCodeAt(i);
+  return bytes.buffer;
+}
+
+// ------------------------------------------------------------------ session
+function sessionConfig(saved) {
+  const pcm = { type: "audio/pcm", rate: RATE };
+  // Input transcription is always on: it is what the captions show.
+  const session = {
+    type: "realtime",
+    audio: { input: { format: pcm, transcription: { model: "whisper-1" } }, output: { format: pcm } },
+  };
+  if (saved.instructions) session.instructions = saved.instructions;
+  if (saved.voice) session.audio.output.voice = saved.voice;
+  if (saved.turn === "semantic_vad") {
+    session.audio.input.turn_detection = { type: "semantic_vad", eagerness: saved.eagerness || "auto" };
+  } else if (saved.turn === "server_vad") {
+    session.audio.input.turn_detection = { type: "server_vad", silence_duration_ms: saved.silence || 500 };
+  }
+  return session;
+}
+
+async function start() {
+  running = true;
+  ui.clearBanner();
+  if (!window.AudioWorkletNode) {
+    fail("This browser cannot run the audio engine (AudioWorklet). Try a current Chrome, Edge, Firefox or Safari.");
+    return;
+  }
+  try {
+    // Created inside the click, before any await, so autoplay rules let them run.
+    playCtx = playCtx || new AudioContext({ sampleRate: RATE, latencyHint: "interactive" });
+    micCtx = micCtx || new AudioContext({ latencyHint: "interactive" });
+  } catch (err) {
+    fail(`Audio could not start in this browser: ${err.message}`);
+    return;
+  }
+  if (!player) {
+    player = new Player(playCtx);
+    wirePlayer(player);
+  }
+  // The player loads while we connect; it queues anything that arrives before it is ready.
+  const playerReady = player.start();
+  playerReady.catch(() => {}); // reported below, once we know the server is reachable
+  // The server first: if it is down, that is the message to show, not a worklet failure.
+  if (!(await connect()) || !running) return;
+  try {
+    await playerReady;
+    orb.out = player.analyser;
+  } catch (err) {
+    player = null;
+    fail(`Audio playback could not start: ${err.message}`);
+    return;
+  }
+  await startMic();
+}
+
+function fail(message) {
+  end();
+  ui.banner(message);
+}
+
+async function connect() {
+  ui.setConnection("connecting");
+  client = new RealtimeClient();
+  client.onevent = onEvent;
+  client.onclose = onDropped;
+  fetchVoices().then((voices) => voices.length && settings.setVoices(voices));
+  try {
+    const secret = await fetchClientSecret(sessionConfig(settings.saved));
+    persona = settings.saved.persona || null;
+    await client.connect(secret, persona);
+  } catch (err) {
+    end();
+    ui.banner(err.message, "Try again", start);
+    return false;
+  }
+  sentSamples = 0;
+  sentLog.length = 0;
+  ui.setConnection("online", "connected");
+  send({ type: "session.update", session: sessionConfig(settings.saved) });
+  ui.setState(state);
+  return true;
+}
+
+// Characters are chosen when a session opens, so switching one means a new session;
+// everything else is a session.update.
+async function applySettings(saved) {
+  if (!client || (saved.persona || null) === persona) {
+    send({ type: "session.update", session: sessionConfig(saved) });
+    return;
+  }
+  client.close();
+  client = null;
+  await cutPlayback();
+  resetConversation();
+  setState("idle");
+  ui.toast("New character, new conversation.", "info");
+  await connect();
+}
+
+async function startMic() {
+  if (capture) return;
+  capture = new Capture(micCtx, onFrame);
+  capture.onEnded = () => {
+    stopMic();
+    ui.banner("The microphone stopped (unplugged or blocked). You can still type below.", "Restart mic", startMic);
+  };
+  try {
+    await capture.start();
+    if (!running) {
+      stopMic(); // ended while the browser was asking for the mic
+      return;
+    }
+    orb.mic = capture.analyser;
+    ui.setMic(true);
+  } catch (err) {
+    capture = null;
+    ui.setMic(false);
+    if (running) ui.banner(err.message, "Try the mic again", startMic);
+  }
+}
+
+function stopMic() {
+  if (capture) capture.stop();
+  capture = null;
+  orb.mic = null;
+  ui.setMic(false);
+}
+
+function onFrame(pcm) {
+  if (!client || !client.sendAudio(toBase64(pcm))) return; // not connected: the frame is dropped
+  debug.appends++;
+  sentSamples += pcm.length;
+  sentLog.push({ end: sentSamples, t: performance.now() });
+  if (sentLog.length > 1500) sentLog.shift(); // 30 s of 20 ms frames
+}
+
+// When the sample at `ms` into the session's input audio left the page: the person's last word.
+function sentAt(ms) {
+  const pos = ms * SAMPLES_PER_MS;
+  let found = null;
+  for (let i = sentLog.length - 1; i >= 0 && sentLog[i].end >= pos; i--) found = sentLog[i];
+  return found ? found.t - (found.end - pos) / SAMPLES_PER_MS : null;
+}
+
+function resetConversation() {
+  response = null;
+  turn = null;
+  expectFollowUp(false);
+  for (const m of [audioDone, cutItems, received, contentIndex, captions, partials]) m.clear();
+}
+
+// After a tool call the server runs the tool and answers in a new response: the
+// assistant is still thinking. If no answer comes, rest after a while.
+function expectFollowUp(on) {
+  clearTimeout(followUp);
+  followUp = on ? setTimeout(() => { followUp = null; settle(); }, 20000) : null;
+}
+
+// Nothing is playing and no response is running: where the orb rests.
+function settle() {
+  if (response || (player && player.busy) || state === "listening") return;
+  if (followUp) {
+    setState("thinking");
+  } else {
+    turn = null;
+    setState("idle");
+  }
+}
+
+function end() {
+  running = false;
+  if (client) client.close();
+  client = null;
+  stopMic();
+  if (player) player.flush();
+  resetConversation();
+  ui.setConnection("offline");
+  setState("idle");
+}
+
+function onDropped(e) {
+  client = null;
+  const why = e.reason
+    ? `The server closed the session (${e.reason}).`
+    : "The connection to the server was lost.";
+  end();
+  ui.setConnection("offline", "disconnected");
+  ui.banner(why, "Reconnect", start);
+}
+
+// ----------------------------------------------------------------- playback
+function wirePlayer(p) {
+  p.onStarted = () => {
+    if (state !== "listening") setState("speaking");
+    if (turn) {
+      // The first answer audio actually went out: the turn's latency.
+      const now = performance.now();
+      const rec = {
+        n: turn.n,
+        kind: turn.kind,
+        afterStopMs: Math.round(now - turn.stoppedAt),
+        afterLastWordMs: turn.lastWordAt == null ? null : Math.round(now - turn.lastWordAt),
+      };
+      turn = null;
+      debug.turns.push(rec);
+      ui.addTurn(rec);
+    }
+  };
+  p.onProgress = (itemId) => {
+    debug.items[itemId] = p.playedMs(itemId);
+    debug.playedMs = p.totalPlayedMs();
+    revealCaptions(itemId);
+  };
+  p.onDrained = (itemId) => {
+    if (audioDone.has(itemId)) revealCaptions(itemId, true);
+    if (state === "speaking") settle();
+  };
+  p.onOverflow = () => ui.toast("The answer is too long to buffer; some of it was skipped.");
+}
+
+// Captions follow the voice: each transcript delta is shown when the audio that came
+// with it starts playing, so the words on screen are the words heard.
+function queueCaption(itemId, text) {
+  if (cutItems.has(itemId)) return;
+  if (!captions.has(itemId)) captions.set(itemId, []);
+  captions.get(itemId).push({ at: received.get(itemId) || 0, text });
+  revealCaptions(itemId);
+}
+
+function revealCaptions(itemId, all = false) {
+  const queue = captions.get(itemId);
+  if (!queue) return;
+  const played = (player && player.played.get(itemId)) || 0;
+  while (queue.length && (all || queue[0].at < played)) ui.assistantAppend(itemId, queue.shift().text);
+}
+
+// Stop playback now and tell the server how much of the item was heard.
+async function cutPlayback() {
+  if (!player) return;
+  const r = await player.flush();
+  if (state === "speaking" || state === "thinking") settle();
+  const itemId = r.itemId;
+  if (!itemId || r.played === 0 || cutItems.has(itemId)) return;
+  debug.items[itemId] = player.playedMs(itemId);
+  debug.playedMs = player.totalPlayedMs();
+  if (r.remaining === 0 && audioDone.has(itemId)) {
+    revealCaptions(itemId, true); // it had finished: nothing was cut
+    return;
+  }
+  cutItems.add(itemId);
+  captions.delete(itemId);
+  const truncate = {
+    type: "conversation.item.truncate",
+    item_id: itemId,
+    content_index: contentIndex.get(itemId) ?? 0,
+    audio_end_ms: player.playedMs(itemId),
+  };
+  send(truncate);
+  debug.truncations.push({ item_id: itemId, audio_end_ms: truncate.audio_end_ms });
+  ui.markCut(itemId);
+}
+
+// ------------------------------------------------------------ server events
+const handlers = {
+  "session.created": (e) => settings.show(e.session, true),
+  "session.updated": (e) => settings.show(e.session),
+  error: (e) => {
+    debug.errors.push(e.error);
+    ui.toast(e.error.message || "The server reported an error.");
+  },
+  "input_audio_buffer.speech_started": (e) => {
+    setState("listening");
+    turn = null;
+    expectFollowUp(false);
+    ui.userText(e.item_id, "", true);
+    cutPlayback(); // barge-in: the person has the floor
+  },
+  "input_audio_buffer.speech_stopped": (e) => {
+    setState("thinking");
+    turn = { n: ++turnCount, kind: "voice", stoppedAt: performance.now(), lastWordAt: sentAt(e.audio_end_ms) };
+  },
+  "conversation.item.input_audio_transcription.delta": (e) => {
+    const text = (partials.get(e.item_id) || "") + e.delta;
+    partials.set(e.item_id, text);
+    ui.userText(e.item_id, text, true);
+  },
+  "conversation.item.input_audio_transcription.completed": (e) => {
+    partials.delete(e.item_id);
+    ui.userText(e.item_id, e.transcript.trim(), false);
+  },
+  "conversation.item.input_audio_transcription.failed": (e) => ui.userText(e.item_id, "(could not transcribe)", false),
+  "conversation.item.added": (e) => showItem(e.item),
+  "conversation.item.done": (e) => showItem(e.item),
+  "conversation.item.truncated": (e) => ui.markCut(e.item_id),
+  "response.created": (e) => {
+    response = e.response.id;
+    expectFollowUp(false);
+    if (state === "idle") setState("thinking");
+  },
+  "response.output_item.added": (e) => {
+    if (e.item.type === "message") ui.entry(e.item.id, "assistant");
+  },
+  "response.output_item.done": (e) => {
+    if (e.item.type === "function_call") ui.toolCall(e.item.call_id, e.item.name, e.item.arguments);
+  },
+  "response.output_audio.delta": (e) => {
+    if (cutItems.has(e.item_id) || !player) return;
+    contentIndex.set(e.item_id, e.content_index);
+    const pcm = fromBase64(e.delta);
+    received.set(e.item_id, (received.get(e.item_id) || 0) + pcm.byteLength / 2);
+    debug.receivedMs[e.item_id] = Math.floor(received.get(e.item_id) / SAMPLES_PER_MS);
+    player.push(e.item_id, pcm);
+  },
+  "response.output_audio.done": (e) => {
+    audioDone.add(e.item_id);
+    if (player) player.end(e.item_id);
+    if (!received.get(e.item_id)) revealCaptions(e.item_id, true); // no audio came: show the words
+  },
+  "response.output_audio_transcript.delta": (e) => queueCaption(e.item_id, e.delta),
+  "response.output_text.delta": (e) => ui.assistantAppend(e.item_id, e.delta),
+  "response.done": (e) => responseDone(e.response),
+};
+
+function showItem(item) {
+  if (item.type === "function_call_output") {
+    ui.toolResult(item.call_id, item.output);
+  } else if (item.type === "message" && item.role === "user") {
+    const text = (item.content || []).filter((c) => c.type === "input_text").map((c) => c.text).join(" ");
+    if (text) ui.userText(item.id, text, false);
+  }
+}
+
+function responseDone(r) {
+  if (response === r.id) response = null;
+  if (r.status === "cancelled") {
+    // Interrupted: what is still queued was never heard. Decide what to show once the
+    // player has said exactly how much of each item went out.
+    cutPlayback().then(() => {
+      for (const item of r.output || []) {
+        if (item.type !== "message") continue;
+        if (player && player.played.get(item.id)) ui.markCut(item.id);
+        else ui.remove(item.id); // nothing of it was heard: it never happened for the person
+      }
+    });
+  } else if (r.status === "failed") {
+    const detail = r.status_details && r.status_details.error && r.status_details.error.message;
+    ui.toast(`The answer failed${detail ? `: ${detail}` : ""}.`);
+  }
+  for (const item of r.output || []) if (!received.get(item.id)) revealCaptions(item.id, true);
+  expectFollowUp(r.status === "completed" && (r.output || []).some((i) => i.type === "function_call"));
+  // Audio still queued (maybe not even started): the player's drain settles it instead.
+  if (state === "thinking" || state === "speaking") settle();
+}
+
+function onEvent(event) {
+  debug.events.push(event.type);
+  if (debug.events.length > 20000) debug.events.splice(0, 10000);
+  if (event.type !== "response.output_audio.delta") {
+    debug.log.push(event);
+    if (debug.log.length > 2000) debug.log.splice(0, 1000);
+  }
+  const handler = handlers[event.type];
+  if (handler) handler(event);
+}
+
+// ---------------------------------------------------------------- controls
+document.getElementById("start").onclick = () => (running ? end() : start());
+
+// Muting releases the microphone (the browser's mic indicator goes off), not just the
+// sending; unmuting asks for it again.
+document.getElementById("mute").onclick = () => {
+  if (capture) {
+    stopMic();
+    // A half-spoken turn is abandoned rather than left open on the server.
+    if (state === "listening") {
+      send({ type: "input_audio_buffer.clear" });
+      setState("idle");
+    }
+  } else {
+    ui.clearBanner();
+    startMic();
+  }
+};
+
+document.getElementById("stop-answer").onclick = async () => {
+  expectFollowUp(false);
+  if (response) send({ type: "response.cancel" });
+  await cutPlayback();
+  if (!response && state !== "listening") setState("idle");
+};
+
+document.getElementById("text-form").onsubmit = async (e) => {
+  e.preventDefault();
+  const input = document.getElementById("text-input");
+  const text = input.value.trim();
+  if (!text || !client) return;
+  input.value = "";
+  // Typing over an answer interrupts it, like speaking does.
+  expectFollowUp(false);
+  if (response) send({ type: "response.cancel" });
+  await cutPlayback();
+  send({
+    type: "conversation.item.create",
+    item: { type: "message", role: "user", content: [{ type: "input_text", text }] },
+  });
+  send({ type: "response.create" });
+  turn = { n: ++turnCount, kind: "text", stoppedAt: performance.now(), lastWordAt: null };
+  setState("thinking");
+};
+
+addEventListener("keydown", (e) => {
+  if (e.key === "Escape") document.getElementById("settings-close").click();
+});
+
+// Never a silent failure: anything unexpected becomes a short message.
+addEventListener("error", (e) => ui.toast(`Something went wrong: ${e.message}`));
+addEventListener("unhandledrejection", (e) => ui.toast(`Something went wrong: ${e.reason && e.reason.message || e.reason}`));
+
+ui.setConnection("offline");

@@ -1,0 +1,142 @@
+"""Browser fixtures: Debian's chromium driven by Playwright, a fake microphone fed from a
+WAV file, screenshots under artifacts/screenshots/, and a model-free server for the tests
+that only need the page and the protocol (auth, errors, tool cards)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+import wave
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.conftest import LiveServer, start_server
+from vivavoce.settings import Settings
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+BASE_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # Headless tabs are never "visible"; without these, timers and audio may be throttled.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+
+
+def silence(ms: int) -> np.ndarray:
+    return np.zeros(24 * ms, np.int16)
+
+
+def write_wav(path: Path, pcm: np.ndarray, rate: int = 24000) -> Path:
+    """16-bit mono PCM WAV, the format chromium's fake capture device reads."""
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.astype("<i2").tobytes())
+    return path
+
+
+@pytest.fixture(scope="session")
+def pw():
+    assert Path(CHROMIUM).exists(), "chromium is not installed (apt-get install chromium)"
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def launch(pw) -> Iterator[Callable[..., Any]]:
+    """launch(wav=None, allow_mic=True): a headless chromium with a fake microphone.
+
+    `wav` is what the microphone hears, played once from the moment the page opens the
+    mic (then silence); without it chromium's fake device beeps. allow_mic=False leaves
+    the permission prompt in place, which headless chromium answers with a refusal."""
+    browsers = []
+
+    def start(wav: Path | None = None, allow_mic: bool = True) -> Any:
+        args = [*BASE_ARGS, "--use-fake-device-for-media-stream"]
+        if allow_mic:
+            args.append("--use-fake-ui-for-media-stream")
+        if wav is not None:
+            args.append(f"--use-file-for-fake-audio-capture={wav}%noloop")
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        browsers.append(browser)
+        return browser
+
+    yield start
+    for browser in browsers:
+        browser.close()
+
+
+def open_page(browser: Any, url: str, **context: Any) -> Any:
+    """A page with its console errors and uncaught exceptions collected on `page.problems`."""
+    ctx = browser.new_context(viewport={"width": 1280, "height": 800}, **context)
+    page = ctx.new_page()
+    page.problems = []
+    page.on("pageerror", lambda err: page.problems.append(f"pageerror: {err}"))
+    page.on("console", lambda msg: msg.type == "error" and page.problems.append(msg.text))
+    page.goto(url)
+    return page
+
+
+def shot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
+
+
+def debug(page: Any, expr: str) -> Any:
+    """Read the page's window.vivavoce hooks."""
+    return page.evaluate(f"() => window.vivavoce.{expr}")
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str,
+               page: Any | None = None) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            detail = ""
+            if page is not None:
+                detail = (f"\nstates: {debug(page, 'stateLog')}\nturns: {debug(page, 'turns')}"
+                          f"\nerrors: {debug(page, 'errors')}\nproblems: {page.problems}")
+            raise AssertionError(f"timed out waiting for {what}{detail}")
+        # The sync Playwright API only delivers events (socket messages, console) while a
+        # call is in progress: wait through it.
+        if page is not None:
+            page.wait_for_timeout(50)
+        else:
+            time.sleep(0.05)
+
+
+@pytest.fixture
+def light_server(cascade, vad_engine) -> Iterator[Callable[..., LiveServer]]:
+    """light_server(api_key=None, web_sessions=True): a server of its own, real models."""
+    from vivavoce.transports.app import create_app
+
+    servers: list[LiveServer] = []
+
+    def start(api_key: str | None = None, web_sessions: bool = True) -> LiveServer:
+        settings = Settings(api_key=api_key, web_sessions=web_sessions)
+        live = start_server(create_app(settings, cascade, vad_engine), settings)
+        live.app = live.server.config.app
+        servers.append(live)
+        return live
+
+    yield start
+    for live in servers:
+        live.stop()
