@@ -83,17 +83,18 @@ class LlamaLLM:
         after_result = bool(request.messages) and request.messages[-1]["role"] == "tool"
         callable_tools = {} if after_result else \
             {n: fn for n, fn in tools.items() if named in (None, n)}
+        forced = bool(callable_tools) and (choice == "required" or bool(named))
         decision = _Decision(len(tokens), self._call_openers, self._not_speech,
-                             force_call=bool(callable_tools) and (choice == "required" or named),
-                             may_call=bool(callable_tools))
+                             force_call=forced, may_call=bool(callable_tools))
         usage = Usage(input_tokens=len(tokens), cached_tokens=cached)
         speech = self._generate(tokens, rendered, request, cancel, decision, usage)
         for text in speech:
             if decision.call:
                 speech.close()  # the first token said "tool call": write it under a grammar
                 call = self._call(tokens, rendered, callable_tools, cancel, usage)
-                if call is not None and _grounded(call, callable_tools[call.name],
-                                                  _last_user_text(request.messages)):
+                # A call the client demanded stands; one the model chose must be grounded.
+                if call is not None and (forced or _grounded(
+                        call, callable_tools[call.name], _last_user_text(request.messages))):
                     yield call
                     break
                 log.warning("unusable tool call; answering in words instead")

@@ -672,8 +672,11 @@ class Session:
             response.usage = usage
         if error is None:
             self._finish_response(response, "completed", None)
-            if response.server_calls and not self._pending_tools:
-                self._start_response({}, None)  # the tools were quicker than the response
+            if response.server_calls:
+                # The answer to the tools belongs to the same user turn.
+                self._turn_spans = response.spans.turn()
+                if not self._pending_tools:
+                    self._start_response({}, None)  # the tools were quicker than the response
         else:
             self._finish_response(response, "failed", {
                 "type": "failed",
@@ -745,6 +748,7 @@ class Session:
             return  # cancelled meanwhile
         self._pending_tools.discard(call_id)
         self._add_tool_output(call_id, output)
+        (self._response.spans if self._response else self._turn_spans).mark("tool_done", now)
         if not self._pending_tools and self._response is None:
             self._start_response({}, None)
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 SPANS_EVENT = "vivavoce.turn.spans"
 ORIGINS = ("speech_end", "commit", "request")
+# What a follow-up response (after server tools) inherits: the turn, not the hops.
+TURN_MARKS = (*ORIGINS, "speech_stopped", "stt_done", "tool_done")
 
 
 @dataclass
@@ -23,6 +25,10 @@ class Spans:
     def set(self, name: str, at: float) -> None:
         """Record the latest time `name` happened."""
         self.marks[name] = at
+
+    def turn(self) -> Spans:
+        """A new Spans for the same user turn (a follow-up response)."""
+        return Spans({k: v for k, v in self.marks.items() if k in TURN_MARKS})
 
     def relative(self) -> dict[str, float]:
         origin = next((self.marks[o] for o in ORIGINS if o in self.marks), None)
