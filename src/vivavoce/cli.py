@@ -35,6 +35,10 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--http-api-key", help="key for the HTTP stages (OPENAI_API_KEY)")
     p.add_argument("--llm-threads", type=int, help="CPU threads for the local LLM")
     p.add_argument("--stt-threads", type=int, help="CPU threads for local Whisper")
+    p.add_argument("--no-stt-short-window", dest="stt_short_window", action="store_false",
+                   default=None, help="give Whisper its full 30 s window (slower)")
+    p.add_argument("--no-speculative-stt", dest="speculative_stt", action="store_false",
+                   default=None, help="wait for the end of the turn before transcribing")
     p.add_argument("--log-level", help="debug, info, warning (default info)")
 
 
@@ -65,7 +69,8 @@ def serve(args: argparse.Namespace) -> None:
 
     keys = ("host", "port", "api_key", "web_sessions", "model", "persona", "instructions",
             "voice", "stt", "llm", "tts", "stt_url", "llm_url", "tts_url", "stt_model",
-            "llm_model", "tts_model", "http_api_key", "llm_threads", "stt_threads", "log_level")
+            "llm_model", "tts_model", "http_api_key", "llm_threads", "stt_threads",
+            "stt_short_window", "speculative_stt", "log_level")
     settings = Settings.from_env(**{k: getattr(args, k) for k in keys})
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -45,6 +45,10 @@ class Settings:
     tts_model: str = "tts-1"
     http_api_key: str | None = None
     stt_threads: int = 2
+    # Latency levers (on by default; off only to compare): encode just the
+    # utterance instead of Whisper's 30 s window, and start STT at the first pause.
+    stt_short_window: bool = True
+    speculative_stt: bool = True
     llm_threads: int = 2
     tts_threads: int = 1
     log_level: str = "info"

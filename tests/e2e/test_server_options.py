@@ -17,9 +17,9 @@ from openai import AsyncOpenAI
 from tests.conftest import free_port, start_server
 from tests.e2e.test_dialects_and_errors import TEXT_SESSION, raw_events
 from tests.realtime_client import Recorder, silence
-from tests.text_compare import wer
 from vivavoce.audio import g711
 from vivavoce.audio.resample import resample
+from vivavoce.bench.wer import wer
 from vivavoce.brains.cascade import Cascade
 from vivavoce.models.locate import model_path
 from vivavoce.settings import Settings

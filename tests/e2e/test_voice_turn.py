@@ -8,7 +8,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.realtime_client import Recorder, audio_of, silence
-from tests.text_compare import wer
+from vivavoce.bench.wer import wer
 
 QUESTION = "What is the capital of France?"
 

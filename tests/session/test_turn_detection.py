@@ -86,3 +86,66 @@ def test_manual_mode_never_detects(vad_engine, speak):
     events, commands = session.drain()
     assert events[0]["type"] == "input_audio_buffer.committed"
     assert isinstance(commands[0], Transcribe)
+
+
+def feed(session: Session, pcm: np.ndarray) -> tuple[list[dict], list]:
+    events, commands = [], []
+    for start in range(0, len(pcm), 960):
+        data = pcm[start:start + 960].astype("<i2").tobytes()
+        session.receive({"type": "input_audio_buffer.append",
+                         "audio": base64.b64encode(data).decode()})
+        batch, more = session.drain()
+        events += [e for e in batch if e["type"] != SPANS_EVENT]
+        commands += more
+    return events, commands
+
+
+def transcribing(session: Session) -> Session:
+    session.receive({"type": "session.update", "session": {
+        "type": "realtime", "audio": {"input": {"transcription": {"model": "whisper-1"}}}}})
+    session.drain()
+    return session
+
+
+def test_stt_starts_at_the_first_pause_and_is_reused(vad_engine, speak):
+    session = transcribing(Session(session_id="s", model="m", vad=vad_engine))
+    events, commands = feed(session, np.concatenate([speak("What time is it?"),
+                                                     np.zeros(24 * 300, np.int16)]))
+    # 300 ms into the silence: no turn end yet, but STT has started.
+    assert not [e for e in events if e["type"] == "input_audio_buffer.speech_stopped"]
+    (early,) = [c for c in commands if isinstance(c, Transcribe)]
+    assert early.item_id.startswith("spec_")
+    session.transcription_done(early.item_id, "What time is it?", 1.0)
+    assert session.drain() == ([], [])  # nothing to say until the turn ends
+    events, commands = feed(session, np.zeros(24 * 400, np.int16))
+    types = [e["type"] for e in events]
+    assert "input_audio_buffer.speech_stopped" in types
+    # The early transcript became the item's; no second transcription.
+    assert not [c for c in commands if isinstance(c, Transcribe)]
+    done = [e for e in events
+            if e["type"] == "conversation.item.input_audio_transcription.completed"]
+    assert done[0]["transcript"] == "What time is it?"
+    assert done[0]["item_id"] == events[types.index("input_audio_buffer.committed")]["item_id"]
+    assert [c for c in commands if isinstance(c, Respond)]
+
+
+def test_a_speculation_is_dropped_when_the_voice_comes_back(vad_engine, speak):
+    session = transcribing(Session(session_id="s", model="m", vad=vad_engine))
+    _, first = feed(session, np.concatenate([speak("Hello there."),
+                                             np.zeros(24 * 300, np.int16)]))
+    (stale,) = [c for c in first if isinstance(c, Transcribe)]
+    events, more = feed(session, np.concatenate([speak("How are you today?"),
+                                                 np.zeros(24 * 800, np.int16)]))
+    assert [e["type"] for e in events].count("input_audio_buffer.speech_stopped") == 1
+    # Piper's voice may pause inside the sentence too: the last pause is the one used.
+    *older, fresh = [c for c in more if isinstance(c, Transcribe)]
+    assert len(fresh.audio) > len(stale.audio)
+    for old in [stale, *older]:
+        session.transcription_done(old.item_id, "Hello there.", 1.0)
+        assert session.drain()[0] == []  # stale: ignored
+    session.transcription_done(fresh.item_id, "Hello there. How are you today?", 2.0)
+    events, commands = session.drain()
+    done = [e for e in events
+            if e["type"] == "conversation.item.input_audio_transcription.completed"]
+    assert done[0]["transcript"] == "Hello there. How are you today?"
+    assert [c for c in commands if isinstance(c, Respond)]

@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from tests.text_compare import wer
 from tests.web.conftest import debug, open_page, shot, silence, wait_until, write_wav
+from vivavoce.bench.wer import wer
 
 QUESTION = "What is the capital of France?"
 STORY = "Tell me a long story about a brave little dragon."

@@ -33,7 +33,8 @@ def build_stt(settings: Settings) -> STT:
     from vivavoce.engines.whisper_stt import WhisperSTT
     from vivavoce.models.locate import model_path
 
-    return WhisperSTT(model_path("stt"), cpu_threads=settings.stt_threads)
+    return WhisperSTT(model_path("stt"), cpu_threads=settings.stt_threads,
+                      short_window=settings.stt_short_window)
 
 
 def build_llm(settings: Settings) -> LLM:

@@ -35,6 +35,13 @@ class InputAudioBuffer:
             self._chunks = [np.concatenate(self._chunks)]
         return self._chunks[0] if self._chunks else np.zeros(0, np.int16)
 
+    def peek(self, start_ms: int, end_ms: int) -> np.ndarray:
+        """A copy of the audio between two timeline points, left in the buffer."""
+        samples = self._samples()
+        start = max(0, start_ms * SAMPLES_PER_MS - self.start_sample)
+        end = max(start, min(len(samples), end_ms * SAMPLES_PER_MS - self.start_sample))
+        return samples[start:end].copy()
+
     def take(self, start_ms: int | None = None, end_ms: int | None = None) -> np.ndarray:
         """Remove and return audio up to `end_ms` (all if None), from `start_ms` on."""
         samples = self._samples()

@@ -37,8 +37,14 @@ from vivavoce.session.config import AudioFormat, SessionConfig, apply_update
 from vivavoce.session.conversation import Conversation, Item
 from vivavoce.session.input_buffer import SAMPLES_PER_MS, InputAudioBuffer
 from vivavoce.session.spans import SPANS_EVENT, Spans
+from vivavoce.session.speculation import Speculation
 from vivavoce.session.transcript import heard_text
-from vivavoce.session.turn_detection import SpeechStarted, SpeechStopped, TurnDetector
+from vivavoce.session.turn_detection import (
+    SpeechPaused,
+    SpeechStarted,
+    SpeechStopped,
+    TurnDetector,
+)
 
 # Like the hosted API: one append may carry at most 15 MiB of base64 audio.
 MAX_APPEND_BYTES = 15 * 1024 * 1024
@@ -80,7 +86,7 @@ class Session:
     def __init__(self, *, session_id: str, model: str, vad: VAD | None,
                  config: SessionConfig | None = None, voices: list[str] | None = None,
                  server_tools: list[dict[str, Any]] | None = None,
-                 private_instructions: str = "") -> None:
+                 private_instructions: str = "", speculative_stt: bool = True) -> None:
         self.config = (config or SessionConfig()).model_copy(update={"id": session_id,
                                                                       "model": model})
         self.conversation = Conversation(ids.new_id("conv_"))
@@ -105,6 +111,10 @@ class Session:
         self._idle_anchor_ms: int | None = None
         self._response: _Response | None = None
         self._pending_transcripts: set[str] = set()
+        self.speculative_stt = speculative_stt
+        # The latest pause's speculation, and those adopted by items but not yet done.
+        self._speculations: dict[str, Speculation] = {}
+        self._pause: Speculation | None = None
         self._item_audio: dict[str, np.ndarray] = {}
         # Moments of the turn in the making, handed to the response it starts.
         self._turn_spans = Spans()
@@ -243,6 +253,8 @@ class Session:
                                       start_ms, end_ms)
             if isinstance(change, SpeechStarted):
                 self._speech_started(change)
+            elif isinstance(change, SpeechPaused):
+                self._speculate(change)
             elif isinstance(change, SpeechStopped):
                 self._speech_stopped(change)
         turn = self.config.audio.input.turn_detection
@@ -266,7 +278,21 @@ class Session:
         self._emit("input_audio_buffer.speech_started", audio_start_ms=change.audio_start_ms,
                    item_id=self._speech_item_id)
 
+    def _speculate(self, change: SpeechPaused) -> None:
+        if not self.speculative_stt:
+            return
+        if self._pause is not None:  # the voice came back since: that one is stale
+            self._speculations.pop(self._pause.id, None)
+        self._pause = Speculation(ids.new_id("spec_"), change.silence_start_ms)
+        self._speculations[self._pause.id] = self._pause
+        audio = self._buffer.peek(self._speech_start_ms, self._buffer.timeline_ms)
+        self._commands.append(self._transcribe_command(self._pause.id, audio))
+
     def _speech_stopped(self, change: SpeechStopped) -> None:
+        pause, self._pause = self._pause, None
+        if pause is not None and pause.silence_start_ms != change.audio_end_ms:
+            self._speculations.pop(pause.id, None)  # taken before the voice resumed
+            pause = None
         item_id = self._speech_item_id or ids.item_id()
         self._speech_item_id = None
         self._emit("input_audio_buffer.speech_stopped", audio_end_ms=change.audio_end_ms,
@@ -277,7 +303,7 @@ class Session:
         self._turn_spans.mark("speech_end",
                               self.now - (change.detected_ms - change.audio_end_ms) / 1000)
         self._turn_spans.mark("speech_stopped", self.now)
-        self._commit_audio(item_id, audio)
+        self._commit_audio(item_id, audio, pause)
         turn = self.config.audio.input.turn_detection
         if turn is not None and turn.create_response and self._response is None:
             self._start_response({}, None)
@@ -311,7 +337,8 @@ class Session:
         self._turn_spans.mark("commit", self.now)
         self._commit_audio(item_id, self._buffer.take())
 
-    def _commit_audio(self, item_id: str, audio: np.ndarray) -> None:
+    def _commit_audio(self, item_id: str, audio: np.ndarray,
+                      speculation: Speculation | None = None) -> None:
         item = item_rules.user_audio_item(item_id)
         previous = self.conversation.insert(item)
         self._item_audio[item_id] = audio
@@ -320,15 +347,46 @@ class Session:
                    previous_item_id=previous)
         self._emit("conversation.item.done", item=item_rules.wire(item),
                    previous_item_id=previous)
-        self._transcribe(item_id, audio)
+        if speculation is None:
+            self._transcribe(item_id, audio)
+            return
+        # The words were transcribed at the pause; only silence came after.
+        self._pending_transcripts.add(item_id)
+        speculation.item_id = item_id
+        if speculation.finished:
+            self._deliver(speculation)
 
     def _transcribe(self, item_id: str, audio: np.ndarray) -> None:
-        transcription = self.config.audio.input.transcription
         self._pending_transcripts.add(item_id)
-        self._commands.append(Transcribe(
-            item_id, audio,
-            language=transcription.language if transcription else None,
-            prompt=transcription.prompt if transcription else None))
+        self._commands.append(self._transcribe_command(item_id, audio))
+
+    def _transcribe_command(self, item_id: str, audio: np.ndarray) -> Transcribe:
+        transcription = self.config.audio.input.transcription
+        return Transcribe(item_id, audio,
+                          language=transcription.language if transcription else None,
+                          prompt=transcription.prompt if transcription else None)
+
+    def _deliver(self, speculation: Speculation) -> None:
+        """Hand a finished speculation adopted by an item over as that item's transcript."""
+        del self._speculations[speculation.id]
+        assert speculation.item_id is not None
+        if speculation.text is not None:
+            self.transcription_done(speculation.item_id, speculation.text, speculation.seconds,
+                                    self.now)
+        else:
+            self.transcription_failed(speculation.item_id, speculation.failure or "", self.now)
+
+    def _speculation_result(self, spec_id: str, text: str | None, failure: str | None,
+                            seconds: float) -> bool:
+        """Route an STT result for a speculation; False if `spec_id` is an item."""
+        if not spec_id.startswith("spec_"):
+            return False
+        speculation = self._speculations.get(spec_id)
+        if speculation is not None:  # else stale: the user kept talking
+            speculation.text, speculation.failure, speculation.seconds = text, failure, seconds
+            if speculation.item_id is not None:
+                self._deliver(speculation)
+        return True
 
     def _on_clear(self, event: dict[str, Any]) -> None:
         self._buffer.clear()
@@ -341,6 +399,8 @@ class Session:
     def transcription_done(self, item_id: str, text: str, audio_seconds: float,
                            now: float = 0.0) -> None:
         self.now = now
+        if self._speculation_result(item_id, text, None, audio_seconds):
+            return
         self._pending_transcripts.discard(item_id)
         self._stt_done(item_id)
         if self.conversation.has(item_id):
@@ -364,6 +424,8 @@ class Session:
 
     def transcription_failed(self, item_id: str, message: str, now: float = 0.0) -> None:
         self.now = now
+        if self._speculation_result(item_id, None, message, 0.0):
+            return
         self._pending_transcripts.discard(item_id)
         self._stt_done(item_id)
         if self.conversation.has(item_id):

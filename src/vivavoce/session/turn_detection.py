@@ -24,12 +24,21 @@ class SpeechStarted:
 
 
 @dataclass
+class SpeechPaused:
+    """The voice has been silent a short while: a good moment to transcribe early."""
+
+    silence_start_ms: int
+
+
+@dataclass
 class SpeechStopped:
     audio_end_ms: int  # where the silence began: the true end of speech
     detected_ms: int  # when the silence window ran out
 
 
-TurnEvent = SpeechStarted | SpeechStopped
+TurnEvent = SpeechStarted | SpeechPaused | SpeechStopped
+# A pause this long inside a turn starts a speculative transcription.
+PAUSE_MS = 200
 
 
 class TurnDetector:
@@ -40,6 +49,7 @@ class TurnDetector:
         self.speaking = False
         self._voiced_since: int | None = None
         self._silent_since: int | None = None
+        self._paused = False
 
     def feed(self, probability: float, frame_start_ms: int, frame_end_ms: int) -> TurnEvent | None:
         if not self.speaking:
@@ -58,15 +68,21 @@ class TurnDetector:
         if probability < self.threshold - HYSTERESIS:
             if self._silent_since is None:
                 self._silent_since = frame_start_ms
-            if frame_end_ms - self._silent_since >= self.silence_ms:
+            silent_for = frame_end_ms - self._silent_since
+            if silent_for >= self.silence_ms:
                 end = self._silent_since
                 self.reset()
                 return SpeechStopped(audio_end_ms=end, detected_ms=frame_end_ms)
+            if silent_for >= PAUSE_MS and not self._paused and self.silence_ms > PAUSE_MS + 100:
+                self._paused = True
+                return SpeechPaused(silence_start_ms=self._silent_since)
         elif probability >= self.threshold:
             self._silent_since = None
+            self._paused = False
         return None
 
     def reset(self) -> None:
+        self._paused = False
         self.speaking = False
         self._voiced_since = None
         self._silent_since = None

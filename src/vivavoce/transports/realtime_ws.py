@@ -46,7 +46,9 @@ def _persona(websocket: WebSocket, settings: Settings) -> tuple[Persona, Protoco
 
 
 async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, brain: Brain,
-                            vad: VAD | None, settings: Settings, tools: ToolRegistry) -> None:
+                            vad: VAD | None, settings: Settings, tools: ToolRegistry,
+                            sessions: dict[str, ToolContext] | None = None) -> None:
+    """One connection. `sessions`, if given, lists it while it is open (see create_app)."""
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     chosen = "realtime" if "realtime" in subprotocols else None
     allowed, secret = auth.check(bearer(websocket.headers, subprotocols))
@@ -79,7 +81,8 @@ async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, brain: Brain,
         private = escape_room_hints(context.state)
     session = Session(session_id=session_id, model=model, vad=vad, config=config,
                       voices=brain.voices, server_tools=tools.schemas(persona.tools),
-                      private_instructions=private)
+                      private_instructions=private,
+                      speculative_stt=settings.speculative_stt)
     if persona_error is not None:
         session.report(persona_error)
     # vivavoce's own events (turn spans) only for clients that ask: strict
@@ -87,8 +90,10 @@ async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, brain: Brain,
     extensions = websocket.query_params.get("vivavoce_spans", "") in ("1", "true")
     driver = SessionDriver(session, brain, send, extensions=extensions, tools=tools,
                            tool_context=context, fillers=persona.filler)
-    await driver.start()
+    if sessions is not None:
+        sessions[session_id] = context
     try:
+        await driver.start()
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
@@ -111,4 +116,6 @@ async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, brain: Brain,
     except WebSocketDisconnect:
         pass
     finally:
+        if sessions is not None:
+            sessions.pop(session_id, None)
         await driver.close()
