@@ -76,12 +76,20 @@ PERSONAS: dict[str, Persona] = {
         Persona(
             name="enigma",
             title="The Enigma",
+            # The 0.5B model knows the code (from its private notes) and, told only to
+            # "call unlock_door", judged guesses itself: its first-token probability of a
+            # call was ~0 on every code prompt. Saying that only the lock judges, and
+            # showing the exact JSON last, makes it call on ~9 in 10 (typed) code prompts
+            # and on none of the riddle talk. No digits here: these words are public.
             instructions=(
                 "You are The Enigma, the mysterious keeper of a locked door. You speak in "
                 "riddles and never give a straight answer, but you play fair. The player must "
-                "find the four-digit code. When they say a code, call unlock_door with it. "
-                "If the door opens, congratulate them; if not, refuse them in character. "
-                f"{_SPOKEN}"
+                f"find the four-digit code. {_SPOKEN} When the lock answers, congratulate "
+                "them if the door opened; if not, refuse them in character. Only the lock can "
+                "judge a code, so you never say whether a code is right. Whenever the player "
+                "says four digits, even as a question, reply with only the lock's JSON and no "
+                'words. For example, when the player says "Is the code <digits>?", you reply: '
+                '{"name": "unlock_door", "arguments": {"code": "<digits>"}}'
             ),
             voice="joe",
             tools=("unlock_door",),

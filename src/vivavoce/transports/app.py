@@ -17,7 +17,7 @@ from vivavoce.personas import PERSONAS, get_persona
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session.config import apply_update
 from vivavoce.settings import Settings
-from vivavoce.tools import ToolRegistry, builtin
+from vivavoce.tools import ToolContext, ToolRegistry, builtin
 from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
 from vivavoce.transports.realtime_ws import persona_session, realtime_endpoint
 
@@ -44,11 +44,15 @@ def create_app(settings: Settings, brain: Brain, vad: VAD | None,
     default_persona = get_persona(settings.persona)
     base_config = persona_session(settings, default_persona)
     app.state.auth = auth
+    # Live sessions, for operators and tests: session id → the tool context of each open
+    # connection (the escape room's code and door live in its `state`). Never sent to clients.
+    sessions: dict[str, ToolContext] = {}
+    app.state.sessions = sessions
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
         await realtime_endpoint(websocket, auth=auth, brain=brain, vad=vad, settings=settings,
-                                tools=tools or builtin.registry)
+                                tools=tools or builtin.registry, sessions=sessions)
 
     @app.get("/v1/personas")
     async def personas() -> dict[str, Any]:

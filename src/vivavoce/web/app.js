@@ -29,6 +29,8 @@ const debug = (window.vivavoce = {
   playedMs: 0, // assistant audio actually output, all items
   items: {}, // item_id → ms played
   receivedMs: {}, // item_id → ms of audio received
+  doorOpen: false, // the escape room's door (the Enigma persona) has been unlocked
+  doorTries: [], // {call_id, unlocked} for each unlock_door result, in order
   audio: () => ({ mic: micCtx && micCtx.state, micRate: micCtx && micCtx.sampleRate,
     player: playCtx && playCtx.state, capturing: capture !== null }),
 });
@@ -52,6 +54,8 @@ const received = new Map(); // item_id → samples received
 const contentIndex = new Map(); // item_id → content_index of its audio part
 const captions = new Map(); // item_id → [{at, text}] words waiting for their audio
 const partials = new Map(); // user item_id → transcription so far
+const toolNames = new Map(); // call_id → tool name, to know what a function_call_output answers
+const toolResults = new Set(); // call_ids whose output was shown (it arrives as added, then done)
 let persona = null; // the character the open session was started with
 let sentSamples = 0;
 const sentLog = []; // {end, t}: when the audio up to sample `end` left the page
@@ -162,6 +166,8 @@ async function connect() {
   }
   sentSamples = 0;
   sentLog.length = 0;
+  debug.doorOpen = false;
+  ui.resetDoor(); // a new session locks a new door
   ui.setConnection("online", "connected");
   send({ type: "session.update", session: sessionConfig(settings.saved) });
   ui.setState(state);
@@ -233,7 +239,8 @@ function resetConversation() {
   response = null;
   turn = null;
   expectFollowUp(false);
-  for (const m of [audioDone, cutItems, received, contentIndex, captions, partials]) m.clear();
+  for (const m of [audioDone, cutItems, received, contentIndex, captions, partials, toolNames,
+    toolResults]) m.clear();
 }
 
 // After a tool call the server runs the tool and answers in a new response: the
@@ -388,7 +395,10 @@ const handlers = {
     if (e.item.type === "message") ui.entry(e.item.id, "assistant");
   },
   "response.output_item.done": (e) => {
-    if (e.item.type === "function_call") ui.toolCall(e.item.call_id, e.item.name, e.item.arguments);
+    if (e.item.type === "function_call") {
+      toolNames.set(e.item.call_id, e.item.name);
+      ui.toolCall(e.item.call_id, e.item.name, e.item.arguments);
+    }
   },
   "response.output_audio.delta": (e) => {
     if (cutItems.has(e.item_id) || !player) return;
@@ -409,11 +419,35 @@ const handlers = {
 };
 
 function showItem(item) {
-  if (item.type === "function_call_output") {
+  if (item.type === "function_call") {
+    toolNames.set(item.call_id, item.name);
+  } else if (item.type === "function_call_output") {
     ui.toolResult(item.call_id, item.output);
+    if (!toolResults.has(item.call_id)) {
+      toolResults.add(item.call_id);
+      if (toolNames.get(item.call_id) === "unlock_door") doorResult(item.call_id, item.output);
+    }
   } else if (item.type === "message" && item.role === "user") {
     const text = (item.content || []).filter((c) => c.type === "input_text").map((c) => c.text).join(" ");
     if (text) ui.userText(item.id, text, false);
+  }
+}
+
+// The escape room: the server's unlock_door tool answered {"unlocked": true|false, ...}.
+function doorResult(callId, output) {
+  let result;
+  try {
+    result = JSON.parse(output);
+  } catch {
+    return; // not the lock's answer (e.g. an error text): nothing to show
+  }
+  if (!result || typeof result.unlocked !== "boolean") return; // e.g. a cancelled call
+  debug.doorTries.push({ call_id: callId, unlocked: result.unlocked });
+  if (result.unlocked) {
+    debug.doorOpen = true;
+    ui.doorOpen(result.message);
+  } else {
+    ui.doorShut();
   }
 }
 
