@@ -44,8 +44,8 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def start_server(app, settings: Settings) -> LiveServer:
-    port = free_port()
+def start_server(app, settings: Settings, port: int | None = None) -> LiveServer:
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             ws_max_size=32 * 1024 * 1024)
     server = uvicorn.Server(config)
@@ -109,9 +109,13 @@ def server(engines, cascade) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def speak(tts_engine):
-    """Text → int16 speech at 24 kHz, in the embedded Piper voice."""
-    tts = tts_engine
+def speak():
+    """Text → int16 speech at 24 kHz, in the embedded Piper voice, the same on every run
+    (turn-detection tests depend on where its pauses fall)."""
+    from vivavoce.engines.piper_tts import PiperTTS
+    from vivavoce.models.locate import model_path
+
+    tts = PiperTTS(model_path("tts"), noise=False)
     cache: dict[str, np.ndarray] = {}
 
     def make(text: str) -> np.ndarray:

@@ -26,6 +26,7 @@ class Recorder:
         self.connection = connection
         self.validate = validate_beta if beta else validate_ga
         self.events: list[dict[str, Any]] = []
+        self.frames: list[bytes] = []  # every frame as received, before parsing
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._reader = asyncio.create_task(self._read())
 
@@ -35,6 +36,7 @@ class Recorder:
                 raw = await self.connection.recv_bytes()
             except websockets.ConnectionClosed:
                 return
+            self.frames.append(raw)
             event = json.loads(raw)
             self.validate(event)
             self.events.append(event)

@@ -150,7 +150,7 @@ async def test_telephony_formats_in_and_out(server, speak, fmt, encode):
             "input": {"format": {"type": fmt}, "transcription": {"model": "whisper-1"}},
             "output": {"format": {"type": fmt}}}, "max_output_tokens": 40}})
         await rec.wait_for("session.updated")
-        question = "What color is the sky?"
+        question = "What is the capital of France?"
         speech = np.concatenate([speak(question), silence(1200)])
         wire = encode(resample(speech, 24000, 8000))
         for start in range(0, len(wire), 320):  # 40 ms at 8 kHz

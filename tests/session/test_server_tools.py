@@ -63,6 +63,23 @@ def test_client_tools_are_left_to_the_client():
     assert commands == [] and "response.created" not in types(events)
 
 
+def test_a_client_tool_shadows_the_server_tool_of_the_same_name():
+    s = Session(session_id="s", model="m", vad=None, server_tools=[TOOL])
+    drain(s)
+    mine = dict(TOOL, description="The client's own clock.")
+    s.receive({"type": "session.update", "session": {"type": "realtime", "tools": [mine]}})
+    s.receive({"type": "response.create"})
+    _, (respond,) = drain(s)
+    assert respond.request.tools == [mine]
+    rid = respond.request.response_id
+    s.response_tool_call(rid, "get_time", "{}", "call_2")
+    s.response_finish(rid)
+    events, commands = drain(s)
+    # The client answers its own tool: the server neither runs it nor waits for it.
+    assert commands == [] and not s.tools_pending
+    assert "response.created" not in types(events)
+
+
 def test_interruption_cancels_a_running_tool():
     s, rid = started()
     s.response_tool_call(rid, "get_time", "{}", "call_1")

@@ -21,7 +21,8 @@ def test_persona_is_usable(persona: Persona) -> None:
     assert registry.schemas(persona.tools)
     assert persona.voice == "joe"
     assert persona.filler and all(len(line) < 60 for line in persona.filler)
-    assert len(persona.instructions) < 600  # a short, cacheable prompt prefix
+    # A short prompt prefix (~200 tokens at most): prefill stays well under a second.
+    assert len(persona.instructions) < 800
 
 
 def test_enigma_keeps_no_code_in_public() -> None:

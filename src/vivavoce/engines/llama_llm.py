@@ -28,6 +28,9 @@ from .base import EngineError, LLMChunk, LLMRequest, Message, TextDelta, ToolCal
 
 log = logging.getLogger(__name__)
 
+# The hottest sampling used for the turn that speaks a tool's result.
+RESULT_TEMPERATURE = 0.3
+
 # Appended to the persona. Small models follow one fixed, explicit shape best.
 _TOOLS_PROMPT = """
 
@@ -83,11 +86,15 @@ class LlamaLLM:
         after_result = bool(request.messages) and request.messages[-1]["role"] == "tool"
         callable_tools = {} if after_result else \
             {n: fn for n, fn in tools.items() if named in (None, n)}
+        # A result is facts to relay: sampled hot, the 0.5B model drifts off them
+        # ("glad you found that useful!") about one time in ten.
+        temperature = min(request.temperature, RESULT_TEMPERATURE) if after_result \
+            else request.temperature
         forced = bool(callable_tools) and (choice == "required" or bool(named))
         decision = _Decision(len(tokens), self._call_openers, self._not_speech,
                              force_call=forced, may_call=bool(callable_tools))
         usage = Usage(input_tokens=len(tokens), cached_tokens=cached)
-        speech = self._generate(tokens, rendered, request, cancel, decision, usage)
+        speech = self._generate(tokens, rendered, request, temperature, cancel, decision, usage)
         for text in speech:
             if decision.call:
                 speech.close()  # the first token said "tool call": write it under a grammar
@@ -100,7 +107,8 @@ class LlamaLLM:
                 log.warning("unusable tool call; answering in words instead")
                 decision = _Decision(len(tokens), self._call_openers, self._not_speech,
                                      force_call=False, may_call=False)
-                for text in self._generate(tokens, rendered, request, cancel, decision, usage):
+                for text in self._generate(tokens, rendered, request, temperature, cancel,
+                                           decision, usage):
                     yield TextDelta(text)
                 break
             yield TextDelta(text)
@@ -108,10 +116,11 @@ class LlamaLLM:
             yield usage
 
     def _generate(self, tokens: list[int], rendered: ChatFormatterResponse, request: LLMRequest,
-                  cancel: threading.Event, decision: _Decision, usage: Usage) -> Iterator[str]:
+                  temperature: float, cancel: threading.Event, decision: _Decision,
+                  usage: Usage) -> Iterator[str]:
         chunks = self._llm.create_completion(
             prompt=tokens, stream=True, max_tokens=request.max_tokens,
-            temperature=request.temperature, stop=rendered.stop,
+            temperature=temperature, stop=rendered.stop,
             stopping_criteria=rendered.stopping_criteria,
             logits_processor=LogitsProcessorList([decision]),
         )

@@ -9,14 +9,18 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from piper import PiperVoice
+from piper import PiperVoice, SynthesisConfig
 from piper.config import PiperConfig
 
 
 class PiperTTS:
     def __init__(self, model_path: str | Path, *, voice: str = "joe",
-                 threads: int | None = None, name: str = "piper") -> None:
-        """`model_path` is the voice's .onnx; its config is `<model_path>.json`."""
+                 threads: int | None = None, name: str = "piper", noise: bool = True) -> None:
+        """`model_path` is the voice's .onnx; its config is `<model_path>.json`.
+
+        `noise=False` turns off VITS's sampling noise (timbre and phoneme durations): the
+        same text then always gives the same audio, a little flatter, which tests need.
+        """
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads or 0  # 0: onnxruntime's default, all cores
         # TTS runs while the LLM generates: idle workers must not spin on its cores.
@@ -32,6 +36,7 @@ class PiperTTS:
         self.sample_rate: int = self._voice.config.sample_rate
         self.voices = [voice]
         self.default_voice = voice
+        self._config = None if noise else SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
 
     def synthesize(self, text: str, voice: str | None,
                    cancel: threading.Event) -> Iterator[np.ndarray]:
@@ -39,7 +44,7 @@ class PiperTTS:
             raise ValueError(f"unknown voice {voice!r}; available: {', '.join(self.voices)}")
         if cancel.is_set() or not text.strip():
             return
-        for chunk in self._voice.synthesize(text):
+        for chunk in self._voice.synthesize(text, self._config):
             yield chunk.audio_int16_array
             if cancel.is_set():
                 return

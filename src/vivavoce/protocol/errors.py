@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+
+from vivavoce.protocol import ids
 
 
 class ProtocolError(Exception):
@@ -25,3 +28,19 @@ class ProtocolError(Exception):
             "param": self.param,
             "event_id": client_event_id,
         }
+
+    def to_event(self, client_event_id: str | None = None) -> dict[str, Any]:
+        """The whole `error` server event."""
+        return {"type": "error", "event_id": ids.event_id(),
+                "error": self.to_error(client_event_id)}
+
+
+def parse_event(raw: str | bytes) -> dict[str, Any]:
+    """A client event from its JSON text."""
+    try:
+        event = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError("invalid_json", f"The message is not valid JSON: {exc}.") from None
+    if not isinstance(event, dict):
+        raise ProtocolError("invalid_json", "A client event must be a JSON object.")
+    return event

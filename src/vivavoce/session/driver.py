@@ -24,7 +24,7 @@ from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session.commands import Cancel, Command, Respond, RunTool, Transcribe
 from vivavoce.session.session import Session
 from vivavoce.session.spans import SPANS_EVENT
-from vivavoce.tools import ToolContext, ToolError, ToolRegistry
+from vivavoce.tools import ToolContext, ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +100,11 @@ class SessionDriver:
 
     async def _run_tool(self, command: RunTool) -> None:
         try:
-            if self.tools is None or command.name not in self.tools:
-                raise ToolError(f"no server tool named {command.name}")
-            output = await self.tools.call(command.name, command.arguments, self.tool_context)
-        except ToolError as exc:
-            output = json.dumps({"error": str(exc)})
+            if self.tools is None:
+                output = json.dumps({"error": f"no server tool named {command.name}"})
+            else:
+                output = await self.tools.answer(command.name, command.arguments,
+                                                 self.tool_context)
         finally:
             self._tool_tasks.pop(command.call_id, None)
         self.session.tool_result(command.call_id, output, self._clock())

@@ -22,7 +22,7 @@ from vivavoce.audio.formats import FORMATS, INTERNAL_RATE, Decoder, Encoder, dur
 from vivavoce.audio.resample import StreamResampler, int16_to_float
 from vivavoce.engines.base import VAD, Usage, VADStream
 from vivavoce.protocol import ids
-from vivavoce.protocol.errors import ProtocolError
+from vivavoce.protocol.errors import ProtocolError, parse_event
 from vivavoce.session import items as item_rules
 from vivavoce.session.commands import (
     Cancel,
@@ -80,6 +80,9 @@ class _Response:
     usage: Usage = field(default_factory=Usage)
     spans: Spans = field(default_factory=Spans)
     server_calls: int = 0
+    # The server tools offered in this response: those the client did not shadow with
+    # a tool of its own name (the client answers calls to its own tools).
+    server_tools: frozenset[str] = frozenset()
 
 
 class Session:
@@ -149,7 +152,7 @@ class Session:
         self.now = now
         client_event_id = None
         try:
-            event = raw if isinstance(raw, dict) else self._parse(raw)
+            event = raw if isinstance(raw, dict) else parse_event(raw)
             client_event_id = event.get("event_id") if isinstance(event.get("event_id"), str) \
                 else None
             if "event_id" in event and event["event_id"] is not None and client_event_id is None:
@@ -166,17 +169,6 @@ class Session:
             handler(event)
         except ProtocolError as err:
             self.report(err, client_event_id)
-
-    @staticmethod
-    def _parse(raw: str | bytes) -> dict[str, Any]:
-        try:
-            event = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ProtocolError("invalid_json",
-                                f"The message is not valid JSON: {exc}.") from None
-        if not isinstance(event, dict):
-            raise ProtocolError("invalid_json", "A client event must be a JSON object.")
-        return event
 
     def _handlers(self):
         return {
@@ -535,7 +527,8 @@ class Session:
         self._start_response(params, event.get("event_id"))
 
     def _start_response(self, params: dict[str, Any], client_event_id: str | None) -> None:
-        request, in_conversation, metadata, output_format = self._response_request(params)
+        request, in_conversation, metadata, output_format, served = \
+            self._response_request(params)
         if not in_conversation:
             context = request.items
         else:
@@ -552,14 +545,15 @@ class Session:
         }
         waiting = {it["id"] for it in context if it.get("id") in self._pending_transcripts}
         self._response = _Response(request.response_id, obj, request, in_conversation, waiting,
-                                   spans=self._turn_spans)
+                                   spans=self._turn_spans, server_tools=served)
         self._turn_spans = Spans()
         self._response.spans.mark("response_created", self.now)
         self._emit("response.created", response=dict(obj, output=[]))
         self._start_waiting_response()
 
     def _response_request(self, params: dict[str, Any]
-                          ) -> tuple[ResponseRequest, bool, dict[str, Any] | None, AudioFormat]:
+                          ) -> tuple[ResponseRequest, bool, dict[str, Any] | None, AudioFormat,
+                                     frozenset[str]]:
         known = {"instructions", "output_modalities", "audio", "tools", "tool_choice",
                  "max_output_tokens", "conversation", "input", "metadata", "temperature",
                  "prompt"}
@@ -597,7 +591,8 @@ class Session:
         max_tokens = cfg.max_output_tokens
         client_tools = [t.model_dump() for t in cfg.tools]
         names = {t["name"] for t in client_tools}
-        tools = client_tools + [t for n, t in self.server_tools.items() if n not in names]
+        served = frozenset(n for n in self.server_tools if n not in names)
+        tools = client_tools + [self.server_tools[n] for n in self.server_tools if n in served]
         request = ResponseRequest(
             response_id=ids.response_id(), instructions=cfg.instructions, items=items,
             private_instructions=self.private_instructions,
@@ -606,7 +601,7 @@ class Session:
             speed=cfg.audio.output.speed, temperature=cfg.temperature,
             max_output_tokens=None if max_tokens == "inf" else int(max_tokens))
         in_conversation = conversation == "auto" and "input" not in params
-        return request, in_conversation, metadata, cfg.audio.output.format
+        return request, in_conversation, metadata, cfg.audio.output.format, served
 
     def _start_waiting_response(self) -> None:
         response = self._response
@@ -719,7 +714,7 @@ class Session:
                    **common)
         item["status"] = "completed"
         self._finish_output_item(response, item)
-        if name in self.server_tools and response.in_conversation:
+        if name in response.server_tools and response.in_conversation:
             self._pending_tools.add(item["call_id"])
             response.server_calls += 1
             self._commands.append(RunTool(response_id, item["call_id"], name, arguments))

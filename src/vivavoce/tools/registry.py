@@ -124,6 +124,13 @@ class ToolRegistry:
             raise ToolError(f"{name} failed: {exc}") from exc
         return _to_json(result)
 
+    async def answer(self, name: str, arguments: str, context: ToolContext) -> str:
+        """`call`, with a failure turned into the `{"error": ...}` output the model reads."""
+        try:
+            return await self.call(name, arguments, context)
+        except ToolError as exc:
+            return json.dumps({"error": str(exc)})
+
     def _get(self, name: str, error: type[Exception] = KeyError) -> _Tool:
         try:
             return self._tools[name]
