@@ -18,8 +18,18 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--api-key", help="require this key from clients (VIVAVOCE_API_KEY)")
     p.add_argument("--no-web-sessions", dest="web_sessions", action="store_false", default=None,
                    help="with --api-key: the web page may not start sessions")
-    p.add_argument("--brain", choices=["cascade"], default="cascade",
-                   help="what answers: the local cascade")
+    p.add_argument("--brain", choices=["cascade", "relay"],
+                   help="what answers: the local cascade (default), or an upstream Realtime "
+                   "API relayed with its key kept here (VIVAVOCE_BRAIN)")
+    p.add_argument("--upstream", dest="upstream_url",
+                   help="relay: the upstream's Realtime WebSocket URL "
+                   "(default wss://api.openai.com/v1/realtime)")
+    p.add_argument("--upstream-model", help="relay: the upstream model (default gpt-realtime)")
+    p.add_argument("--upstream-api-key", help="relay: the upstream's key (OPENAI_API_KEY)")
+    p.add_argument("--usage-cap-tokens", type=int,
+                   help="relay: end a session politely once it has used this many tokens")
+    p.add_argument("--conversation-log-dir",
+                   help="save each session's conversation log here as <session id>.json")
     p.add_argument("--model", help="model name reported in sessions")
     p.add_argument("--persona", help="default persona: assistant, jarvis, butler, enigma "
                    "(clients may pick another with ?persona=NAME)")
@@ -63,19 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> None:
-    import uvicorn
-
     from vivavoce.brains.factory import build_cascade, build_vad
     from vivavoce.models.install import install
     from vivavoce.transports.app import create_app
 
     keys = ("host", "port", "api_key", "web_sessions", "model", "persona", "instructions",
-            "voice", "stt", "llm", "tts", "stt_url", "llm_url", "tts_url", "stt_model",
-            "llm_model", "tts_model", "http_api_key", "llm_threads", "stt_threads",
-            "stt_short_window", "speculative_stt", "log_level")
+            "voice", "brain", "upstream_url", "upstream_model", "upstream_api_key",
+            "usage_cap_tokens", "conversation_log_dir", "stt", "llm", "tts", "stt_url",
+            "llm_url", "tts_url", "stt_model", "llm_model", "tts_model", "http_api_key",
+            "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level")
     settings = Settings.from_env(**{k: getattr(args, k) for k in keys})
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.brain == "relay":
+        _serve_relay(settings)
+        return
     local = ["vad"] + [s for s in ("stt", "llm", "tts") if getattr(settings, s) == "local"]
     started = time.monotonic()
     print(f"vivavoce {__version__}: preparing models {', '.join(local)} ...", flush=True)
@@ -89,15 +101,37 @@ def serve(args: argparse.Namespace) -> None:
             print(f"  {stage}: {getattr(settings, stage + '_url')} "
                   f"(model {getattr(settings, stage + '_model')})")
     app = create_app(settings, brain, vad)
-    url = f"{settings.host}:{settings.port}"
-    print(f"models loaded in {time.monotonic() - started:.1f}s\n"
-          f"  web UI:        http://{url}/\n"
-          f"  Realtime API:  ws://{url}/v1/realtime   "
-          f"(openai SDK: base_url=http://{url}/v1)\n"
-          f"  auth:          {'API key required' if settings.api_key else 'open (local use)'}",
+    print(f"models loaded in {time.monotonic() - started:.1f}s\n" + _banner(settings),
           flush=True)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                ws_max_size=32 * 1024 * 1024)
+    _run(app, settings)
+
+
+def _banner(settings: Settings) -> str:
+    url = f"{settings.host}:{settings.port}"
+    return (f"  web UI:        http://{url}/\n"
+            f"  Realtime API:  ws://{url}/v1/realtime   "
+            f"(openai SDK: base_url=http://{url}/v1)\n"
+            f"  auth:          {'API key required' if settings.api_key else 'open (local use)'}")
+
+
+def _run(app: object, settings: Settings) -> None:
+    import uvicorn
+
+    uvicorn.run(app, host=settings.host, port=settings.port,  # type: ignore[arg-type]
+                log_level="warning", ws_max_size=32 * 1024 * 1024)
+
+
+def _serve_relay(settings: Settings) -> None:
+    from vivavoce.brains.relay import Relay
+    from vivavoce.tools import builtin
+    from vivavoce.transports.app import create_app
+
+    relay = Relay(settings.upstream_url, settings.upstream_model, settings.upstream_api_key,
+                  builtin.registry, usage_cap=settings.usage_cap_tokens)
+    print(f"vivavoce {__version__}: relaying to {relay.upstream_url()} "
+          f"({'with' if settings.upstream_api_key else 'WITHOUT'} an upstream key)\n"
+          + _banner(settings), flush=True)
+    _run(create_app(settings, relay, None), settings)
 
 
 def models(args: argparse.Namespace) -> None:

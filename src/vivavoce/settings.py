@@ -11,7 +11,7 @@ def _env(name: str, default: str | None = None) -> str | None:
 
 
 def _parse(raw: str, type_: str) -> object:
-    if type_ == "int":
+    if type_ in ("int", "int | None"):
         return int(raw)
     if type_ == "bool":
         return raw.strip().lower() in ("1", "true", "yes", "on")
@@ -29,6 +29,17 @@ class Settings:
     # trusted network or behind your own login, or turn it off.
     web_sessions: bool = True
     model: str = "vivavoce-local"
+    # "cascade" (the local pipeline) or "relay" (an upstream Realtime API).
+    brain: str = "cascade"
+    upstream_url: str = "wss://api.openai.com/v1/realtime"
+    upstream_model: str | None = "gpt-realtime"
+    # The upstream's key (default: OPENAI_API_KEY); it never leaves this server.
+    upstream_api_key: str | None = None
+    # Relay sessions end politely once their upstream usage reaches this many tokens.
+    usage_cap_tokens: int | None = None
+    # Where each session's conversation log is saved as <session id>.json (None: kept
+    # in memory while the session is open, readable at /v1/sessions/<id>/items).
+    conversation_log_dir: str | None = None
     # The default persona; instructions and voice, when set, override its own.
     persona: str = "assistant"
     instructions: str | None = None
@@ -65,8 +76,9 @@ class Settings:
             if raw is not None:
                 values[f.name] = _parse(raw, str(f.type))
         # The ecosystem's usual variables for the HTTP stages.
-        if "http_api_key" not in values and os.environ.get("OPENAI_API_KEY"):
-            values["http_api_key"] = os.environ["OPENAI_API_KEY"]
+        for key in ("http_api_key", "upstream_api_key"):
+            if key not in values and os.environ.get("OPENAI_API_KEY"):
+                values[key] = os.environ["OPENAI_API_KEY"]
         base = os.environ.get("OPENAI_BASE_URL")
         for stage in ("stt", "llm", "tts"):
             if base and f"{stage}_url" not in values:

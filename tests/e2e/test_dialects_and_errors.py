@@ -94,7 +94,11 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize("name, frame, code", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 async def test_bad_input_is_answered_and_session_keeps_working(server, name, frame, code):
-    async with websockets.connect(f"{server.ws}/v1/realtime", max_size=None) as ws:
+    await bad_input_then_a_turn(server.ws, frame, code)
+
+
+async def bad_input_then_a_turn(base_ws: str, frame: str | bytes, code: str) -> None:
+    async with websockets.connect(f"{base_ws}/v1/realtime", max_size=None) as ws:
         await raw_events(ws, "conversation.created")
         await ws.send(json.dumps({"type": "session.update", "session": TEXT_SESSION}))
         await raw_events(ws, "session.updated")

@@ -165,3 +165,30 @@ async def test_telephony_formats_in_and_out(server, speak, fmt, encode):
                        for e in rec.of_type("response.output_audio.delta"))
         assert len(out) > 8000 * 0.5  # one byte per sample at 8 kHz
         rec.close()
+
+
+async def test_a_cascade_session_is_logged_for_operators_and_on_disk(engines, cascade, tmp_path):
+    settings = Settings(api_key=KEY, conversation_log_dir=str(tmp_path))
+    live = start_server(create_app(settings, cascade, engines["vad"]), settings)
+    try:
+        headers = {"Authorization": f"Bearer {KEY}"}
+        async with websockets.connect(f"{live.ws}/v1/realtime",
+                                      additional_headers=headers) as ws:
+            session_id = (await raw_events(ws, "session.created"))[-1]["session"]["id"]
+            await ws.send(json.dumps({"type": "session.update", "session": TEXT_SESSION}))
+            await raw_events(ws, "session.updated")
+            await ws.send(json.dumps({"type": "conversation.item.create", "item": {
+                "type": "message", "role": "user",
+                "content": [{"type": "input_text", "text": "Say hi."}]}}))
+            await ws.send(json.dumps({"type": "response.create"}))
+            done = (await raw_events(ws, "response.done"))[-1]["response"]
+            url = f"{live.http}/v1/sessions/{session_id}/items"
+            async with httpx.AsyncClient() as http:
+                assert (await http.get(url)).status_code == 401  # operators only
+                items = (await http.get(url, headers=headers)).json()["items"]
+        assert [(i["role"], i["id"]) for i in items] == [
+            ("user", items[0]["id"]), ("assistant", done["output"][0]["id"])]
+        saved = json.loads((tmp_path / f"{session_id}.json").read_text())
+        assert saved["items"] == items
+    finally:
+        live.stop()

@@ -12,10 +12,12 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from vivavoce.brains.base import Brain
+from vivavoce.brains.relay import Relay
 from vivavoce.engines.base import VAD
 from vivavoce.personas import PERSONAS, get_persona
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session.config import apply_update
+from vivavoce.session.conversation_log import ConversationLog
 from vivavoce.settings import Settings
 from vivavoce.tools import ToolContext, ToolRegistry, builtin
 from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
@@ -37,7 +39,7 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def create_app(settings: Settings, brain: Brain, vad: VAD | None,
+def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
                tools: ToolRegistry | None = None) -> FastAPI:
     app = FastAPI(title="vivavoce", docs_url=None, redoc_url=None)
     auth = Auth(settings.api_key)
@@ -48,11 +50,25 @@ def create_app(settings: Settings, brain: Brain, vad: VAD | None,
     # connection (the escape room's code and door live in its `state`). Never sent to clients.
     sessions: dict[str, ToolContext] = {}
     app.state.sessions = sessions
+    conversations: dict[str, ConversationLog] = {}
+    app.state.conversations = conversations
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
         await realtime_endpoint(websocket, auth=auth, brain=brain, vad=vad, settings=settings,
-                                tools=tools or builtin.registry, sessions=sessions)
+                                tools=tools or builtin.registry, sessions=sessions,
+                                conversations=conversations)
+
+    @app.get("/v1/sessions/{session_id}/items")
+    async def session_items(session_id: str, request: Request) -> dict[str, Any]:
+        """An open session's conversation log, for operators: the server's key only."""
+        allowed, used_secret = auth.check(bearer(request.headers, []))
+        if not allowed or used_secret is not None:
+            raise HTTPException(401, "A valid API key is required to read conversations.")
+        conversation = conversations.get(session_id)
+        if conversation is None:
+            raise HTTPException(404, f"No open session {session_id}.")
+        return {"session_id": session_id, "items": conversation.items()}
 
     @app.get("/v1/personas")
     async def personas() -> dict[str, Any]:
@@ -62,7 +78,8 @@ def create_app(settings: Settings, brain: Brain, vad: VAD | None,
 
     @app.get("/healthz")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": settings.model, "voices": brain.voices}
+        return {"status": "ok", "brain": settings.brain, "model": settings.model,
+                "voices": list(brain.voices)}
 
     @app.get("/metrics")
     async def metrics() -> Response:
