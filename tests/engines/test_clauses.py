@@ -12,12 +12,27 @@ def char_by_char(text: str) -> list[str]:
 
 
 def test_first_chunk_at_clause_then_sentences():
-    text = "Sure thing, the weather in Paris is sunny, warm, and bright. Take a hat, though!"
+    text = "Sure thing, Paris is sunny, warm, and bright. Take a hat, though!"
     assert char_by_char(text) == [
-        "Sure thing, the weather in Paris is sunny,",
+        "Sure thing, Paris is sunny,",
         "warm, and bright.",
         "Take a hat, though!",
     ]
+
+
+def test_an_opening_without_commas_ends_before_a_new_phrase():
+    assert char_by_char("The capital of France is Paris. It is lovely.") == [
+        "The capital of France", "is Paris.", "It is lovely."]
+    assert char_by_char("Sure thing, the weather in Paris is sunny.") == [
+        "Sure thing, the weather", "in Paris is sunny."]
+    # Too early for a breath: "for" comes after three words only.
+    assert char_by_char("A good name for a black cat could be Luna.") == [
+        "A good name for a black cat", "could be Luna."]
+
+
+def test_an_opening_is_cut_after_a_handful_of_words_at_most():
+    assert char_by_char("Seven little green frogs sat quietly together eating flies.") == [
+        "Seven little green frogs sat quietly together eating", "flies."]
 
 
 def test_short_opening_clause_waits_for_enough_words():

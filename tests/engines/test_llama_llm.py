@@ -78,6 +78,17 @@ def test_persona_and_tools_prefix_is_served_from_the_kv_cache(llm):
     assert usage.cached_tokens > 0.8 * usage.input_tokens
 
 
+def test_a_prefilled_prompt_is_served_from_the_cache(llm):
+    request = LLMRequest([{"role": "system", "content": PERSONA},
+                          {"role": "user", "content": "Name a colour, any colour."}],
+                         max_tokens=8)
+    ask(llm, "Tell me a joke about dogs.", max_tokens=4)  # something else in the cache
+    llm.prefill(request)
+    usage = [c for c in llm.stream(request, threading.Event()) if isinstance(c, Usage)][-1]
+    # All of it, new user turn included (usage counts the last token as re-read).
+    assert usage.cached_tokens == usage.input_tokens - 1
+
+
 def test_cancel_stops_the_stream(llm):
     cancel = threading.Event()
     request = LLMRequest([{"role": "user", "content": "Count from one to fifty in words."}])

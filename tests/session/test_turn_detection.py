@@ -7,7 +7,8 @@ import base64
 import numpy as np
 
 from tests.validation import validate_ga
-from vivavoce.session.commands import Respond, Transcribe
+from vivavoce.brains.cascade import Cascade
+from vivavoce.session.commands import Prepare, Respond, Transcribe
 from vivavoce.session.session import Session
 from vivavoce.session.spans import SPANS_EVENT
 
@@ -116,7 +117,11 @@ def test_stt_starts_at_the_first_pause_and_is_reused(vad_engine, speak):
     (early,) = [c for c in commands if isinstance(c, Transcribe)]
     assert early.item_id.startswith("spec_")
     session.transcription_done(early.item_id, "What time is it?", 1.0)
-    assert session.drain() == ([], [])  # nothing to say until the turn ends
+    events, (prepare,) = session.drain()
+    assert events == []  # nothing to say until the turn ends...
+    # ...but the brain may read the prompt of the likely response already.
+    assert isinstance(prepare, Prepare)
+    assert prepare.request.items[-1]["content"][0]["transcript"] == "What time is it?"
     events, commands = feed(session, np.zeros(24 * 400, np.int16))
     types = [e["type"] for e in events]
     assert "input_audio_buffer.speech_stopped" in types
@@ -126,7 +131,9 @@ def test_stt_starts_at_the_first_pause_and_is_reused(vad_engine, speak):
             if e["type"] == "conversation.item.input_audio_transcription.completed"]
     assert done[0]["transcript"] == "What time is it?"
     assert done[0]["item_id"] == events[types.index("input_audio_buffer.committed")]["item_id"]
-    assert [c for c in commands if isinstance(c, Respond)]
+    (respond,) = [c for c in commands if isinstance(c, Respond)]
+    # The prepared prompt is the real one, so the LLM's cache serves all of it.
+    assert Cascade._llm_request(prepare.request) == Cascade._llm_request(respond.request)
 
 
 def test_a_speculation_is_dropped_when_the_voice_comes_back(vad_engine, speak):

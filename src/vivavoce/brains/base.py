@@ -38,6 +38,10 @@ class Brain(Protocol):
         """Transcribe int16 24 kHz audio of one user turn."""
         ...
 
+    async def prepare(self, request: ResponseRequest) -> None:
+        """Get ready for `request`, which may come soon (the user seems to be done)."""
+        ...
+
     def respond(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:
         """Stream one response; closing the iterator cancels the work behind it."""
         ...

@@ -54,17 +54,32 @@ class Cascade:
         # Unknown names (e.g. OpenAI's "alloy") fall back to the default voice.
         return requested if requested in self.tts.voices else self.tts.default_voice
 
-    def _llm_stream(self, request: ResponseRequest, cancel: threading.Event
-                    ) -> Iterator[TextDelta | ToolCall | Usage]:
+    @staticmethod
+    def _llm_request(request: ResponseRequest) -> LLMRequest:
         instructions = "\n\n".join(part for part in (
             SPOKEN_STYLE, request.instructions, request.private_instructions) if part)
         tools = [] if request.tool_choice == "none" else request.tools
-        llm_request = LLMRequest(
+        return LLMRequest(
             messages=to_messages(instructions, request.items), tools=tools,
             tool_choice=request.tool_choice, temperature=request.temperature,
             max_tokens=request.max_output_tokens)
+
+    def _llm_stream(self, request: ResponseRequest, cancel: threading.Event
+                    ) -> Iterator[TextDelta | ToolCall | Usage]:
         with self._llm_lock:
-            yield from self.llm.stream(llm_request, cancel)
+            yield from self.llm.stream(self._llm_request(request), cancel)
+
+    async def prepare(self, request: ResponseRequest) -> None:
+        """Prefill the LLM with the prompt of a response that may be asked for soon."""
+        def prefill() -> None:
+            # Never make a real response wait for a guess: skip if the model is busy.
+            if self._llm_lock.acquire(blocking=False):
+                try:
+                    self.llm.prefill(self._llm_request(request))
+                finally:
+                    self._llm_lock.release()
+
+        await asyncio.to_thread(prefill)
 
     def _tts_stream(self, text: str, voice: str, cancel: threading.Event) -> Iterator[np.ndarray]:
         resampler = StreamResampler(self.tts.sample_rate, INTERNAL_RATE)

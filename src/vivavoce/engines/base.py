@@ -90,6 +90,11 @@ class LLM(Protocol):
         """Yield text deltas, then any tool calls, then (optionally) usage."""
         ...
 
+    def prefill(self, request: LLMRequest) -> None:
+        """Get ready for a `stream` of this request that may come soon (e.g. read its
+        prompt into a cache); it may do nothing."""
+        ...
+
 
 class TTS(Protocol):
     name: str

@@ -1,7 +1,9 @@
 """Cut a stream of LLM text into speakable chunks for TTS.
 
-The first chunk ends at the first clause break (after a few words) so speech can
-start early; later chunks end at sentence ends, which sound more natural.
+The first chunk ends early so speech can start: at the first clause break after
+a few words, or before a word that opens a new phrase ("The capital of France | is
+Paris."), or after a handful of words at most. Later chunks end at sentence ends,
+which sound more natural.
 """
 
 from __future__ import annotations
@@ -18,11 +20,21 @@ _WORD = re.compile(r"\w+")
 _ABBREVIATIONS = frozenset(
     ["mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "approx"]
 )
+# Words a spoken phrase often starts with: a pause before one sounds like a breath.
+_PHRASE_OPENERS = frozenset([
+    "is", "are", "was", "were", "will", "can", "could", "would", "should", "may", "might",
+    "has", "have", "had", "because", "and", "but", "or", "so", "which", "that", "who", "where",
+    "when", "if", "than", "to", "in", "on", "at", "for", "with", "from", "about", "by",
+])
+# Whole words (each followed by whitespace) in the buffer.
+_COMPLETE_WORD = re.compile(r"\S+(?=\s)")
 
 
 class ClauseSegmenter:
-    def __init__(self, min_first_words: int = 3, max_chars: int = 200) -> None:
+    def __init__(self, min_first_words: int = 3, max_first_words: int = 8,
+                 max_chars: int = 200) -> None:
         self.min_first_words = min_first_words
+        self.max_first_words = max_first_words
         self.max_chars = max_chars  # cut at a space if a run-on never punctuates
         self._buf = ""
         self._emitted = False
@@ -52,9 +64,22 @@ class ClauseSegmenter:
                     return m.end()
             elif not (mark.startswith(".") and _not_a_sentence_end(head)):
                 return m.end()
+        if not self._emitted:
+            return self._first_phrase_cut()
         if len(self._buf) > self.max_chars:
             space = self._buf.rfind(" ", 0, self.max_chars)
             return space if space > 0 else self.max_chars
+        return None
+
+    def _first_phrase_cut(self) -> int | None:
+        """Where an opening without punctuation yet can end: before a phrase opener
+        that follows more than `min_first_words` words, or after `max_first_words`."""
+        words = list(_COMPLETE_WORD.finditer(self._buf))
+        for index, word in enumerate(words):
+            if index > self.min_first_words and word.group().lower() in _PHRASE_OPENERS:
+                return word.start()
+            if index + 1 == self.max_first_words:
+                return word.end()
         return None
 
     def _take(self, cut: int) -> str:

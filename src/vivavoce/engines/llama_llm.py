@@ -75,9 +75,7 @@ class LlamaLLM:
     def stream(self, request: LLMRequest, cancel: threading.Event) -> Iterator[LLMChunk]:
         if cancel.is_set():
             return
-        tools = {fn["name"]: fn for fn in (t.get("function", t) for t in request.tools)}
-        rendered, tokens = self._render(_prompt_messages(request.messages, tools),
-                                        room=min(request.max_tokens or 512, self._n_ctx // 4))
+        tools, rendered, tokens = self._prompt(request)
         cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
         choice = request.tool_choice
         named = choice.get("name") if isinstance(choice, dict) else None
@@ -171,6 +169,22 @@ class LlamaLLM:
             gbnf = json_schema_to_gbnf(key, prop_order=["name", "arguments"])
             self._grammars[key] = LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[key]
+
+    def prefill(self, request: LLMRequest) -> None:
+        """Read the prompt of `request` into the KV cache now: its `stream` then starts
+        sampling at once. Called while the user may still be finishing their turn."""
+        _, _, tokens = self._prompt(request)
+        cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
+        if cached < len(tokens):
+            self._llm.n_tokens = cached  # eval() drops the cache past this point
+            self._llm.eval(tokens[cached:])
+
+    def _prompt(self, request: LLMRequest
+                ) -> tuple[dict[str, ToolSchema], ChatFormatterResponse, list[int]]:
+        tools = {fn["name"]: fn for fn in (t.get("function", t) for t in request.tools)}
+        rendered, tokens = self._render(_prompt_messages(request.messages, tools),
+                                        room=min(request.max_tokens or 512, self._n_ctx // 4))
+        return tools, rendered, tokens
 
     def _render(self, messages: list[Message], room: int
                 ) -> tuple[ChatFormatterResponse, list[int]]:

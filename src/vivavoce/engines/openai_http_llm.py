@@ -22,6 +22,9 @@ class OpenAIHTTPLLM:
         self.model = model
         self._endpoint = Endpoint(base_url, api_key, timeout)
 
+    def prefill(self, request: LLMRequest) -> None:
+        """Nothing: a remote server keeps its own prompt cache."""
+
     def stream(self, request: LLMRequest, cancel: threading.Event) -> Iterator[LLMChunk]:
         body: dict[str, Any] = {
             "model": self.model,

@@ -40,6 +40,13 @@ class Respond:
 
 
 @dataclass
+class Prepare:
+    """The user has paused and may be done: the response they would get, to warm up for."""
+
+    request: ResponseRequest
+
+
+@dataclass
 class Cancel:
     response_id: str
 
@@ -59,4 +66,4 @@ class CancelTool:
     call_id: str
 
 
-Command = Transcribe | Respond | Cancel | RunTool | CancelTool
+Command = Transcribe | Respond | Prepare | Cancel | RunTool | CancelTool

@@ -21,7 +21,7 @@ from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.brains.base import AudioOut, Brain, Mark
 from vivavoce.engines.base import TextDelta, ToolCall, Usage
 from vivavoce.protocol.errors import ProtocolError
-from vivavoce.session.commands import Cancel, Command, Respond, RunTool, Transcribe
+from vivavoce.session.commands import Cancel, Command, Prepare, Respond, RunTool, Transcribe
 from vivavoce.session.session import Session
 from vivavoce.session.spans import SPANS_EVENT
 from vivavoce.tools import ToolContext, ToolRegistry
@@ -86,6 +86,8 @@ class SessionDriver:
     def _execute(self, command: Command) -> None:
         if isinstance(command, Transcribe):
             self._spawn(self._transcribe(command))
+        elif isinstance(command, Prepare):
+            self._spawn(self._prepare(command))
         elif isinstance(command, Respond):
             rid = command.request.response_id
             self._responses[rid] = self._spawn(self._respond(command))
@@ -97,6 +99,12 @@ class SessionDriver:
             task = tasks.pop(key, None)
             if task is not None:
                 task.cancel()
+
+    async def _prepare(self, command: Prepare) -> None:
+        try:
+            await self.brain.prepare(command.request)
+        except Exception as exc:  # only a head start was lost; the response will tell
+            log.warning("preparing a response failed: %s", exc)
 
     async def _run_tool(self, command: RunTool) -> None:
         try:

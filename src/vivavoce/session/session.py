@@ -28,6 +28,7 @@ from vivavoce.session.commands import (
     Cancel,
     CancelTool,
     Command,
+    Prepare,
     Respond,
     ResponseRequest,
     RunTool,
@@ -378,7 +379,21 @@ class Session:
             speculation.text, speculation.failure, speculation.seconds = text, failure, seconds
             if speculation.item_id is not None:
                 self._deliver(speculation)
+            elif text:
+                self._prepare(text)
         return True
+
+    def _prepare(self, text: str) -> None:
+        """The user paused and this is what they said: if the turn ends here, this is
+        the response it gets, so the brain may start reading its prompt now."""
+        turn = self.config.audio.input.turn_detection
+        if turn is None or not turn.create_response or self._response is not None:
+            return
+        request = self._response_request({})[0]
+        said = item_rules.user_audio_item(ids.item_id())
+        item_rules.set_user_transcript(said, text)
+        request.items = [*self.conversation, said]
+        self._commands.append(Prepare(request))
 
     def _on_clear(self, event: dict[str, Any]) -> None:
         self._buffer.clear()
