@@ -196,3 +196,20 @@ def test_errors_about_the_relays_own_events_carry_no_client_event_id():
     created, error = client_sees(bridge)
     assert created["type"] == "session.created"  # the session opens all the same
     assert error["error"]["event_id"] is None
+
+
+def test_client_events_the_dropping_socket_refused_go_to_the_next_upstream():
+    bridge, _ = opened()
+    bridge.drain()
+    first = {"type": "input_audio_buffer.append", "audio": "AAAA", "event_id": "c1"}
+    second = {"type": "input_audio_buffer.commit", "event_id": "c2"}
+    bridge.client_event(first)
+    bridge.client_event(second)
+    _, to_upstream, _ = bridge.drain()
+    bridge.unsent(to_upstream)  # the socket was closing under them
+    bridge.upstream_lost()
+    bridge.drain()
+    bridge.upstream_opened()
+    _, to_upstream, _ = bridge.drain()
+    assert [e["type"] for e in to_upstream] == [
+        "session.update", "input_audio_buffer.append", "input_audio_buffer.commit"]

@@ -8,7 +8,6 @@ tools, metering. The protocol logic is `relay_bridge.RelayBridge`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import logging
@@ -170,10 +169,15 @@ class RelayConnection:
             to_client, to_upstream, commands = self.bridge.drain()
             for command in commands:
                 self._execute(command)
-            if self._upstream is not None:
-                for event in to_upstream:
-                    with contextlib.suppress(ConnectionClosed):  # the reader sees the drop
-                        await self._upstream.send(json.dumps(event))
+            for index, event in enumerate(to_upstream):
+                try:
+                    if self._upstream is None:
+                        raise ConnectionError
+                    await self._upstream.send(json.dumps(event))
+                except (ConnectionClosed, ConnectionError):
+                    # Dropping: the reader will notice; these go to the next upstream.
+                    self.bridge.unsent(to_upstream[index:])
+                    break
             for event in to_client:
                 await self._send(event)
 

@@ -204,6 +204,12 @@ class RelayBridge:
                                  f"The upstream Realtime API is unavailable: {reason}"))
         self._commands.append(EndSession("upstream unavailable"))
 
+    def unsent(self, events: list[Event]) -> None:
+        """Events the upstream socket refused as it dropped: the client's wait for the
+        next upstream (the relay's own are remade on reconnecting)."""
+        mine = [e for e in events if not str(e.get("event_id", "")).startswith(OWN_PREFIX)]
+        self._held.extendleft(reversed(mine))
+
     # ------------------------------------------------------------------ client → upstream
     def client_event(self, event: Event) -> None:
         if self._ended:
