@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 import numpy as np
+import pytest
 
 from tests.validation import validate_ga
 from vivavoce.brains.cascade import Cascade
@@ -156,3 +157,41 @@ def test_a_speculation_is_dropped_when_the_voice_comes_back(vad_engine, speak):
             if e["type"] == "conversation.item.input_audio_transcription.completed"]
     assert done[0]["transcript"] == "Hello there. How are you today?"
     assert [c for c in commands if isinstance(c, Respond)]
+
+
+def semantic(session: Session, eagerness: str = "auto") -> Session:
+    session.receive({"type": "session.update", "session": {"type": "realtime", "audio": {
+        "input": {"turn_detection": {"type": "semantic_vad", "eagerness": eagerness}}}}})
+    session.drain()
+    return session
+
+
+def test_semantic_vad_ends_a_finished_sounding_turn_at_the_first_pause(vad_engine, speak):
+    session = semantic(transcribing(Session(session_id="s", model="m", vad=vad_engine)))
+    _, commands = feed(session, np.concatenate([speak("What time is it?"),
+                                                np.zeros(24 * 300, np.int16)]))
+    (early,) = [c for c in commands if isinstance(c, Transcribe)]
+    session.transcription_done(early.item_id, "What time is it?", 1.0)
+    events, commands = session.drain()
+    types = [e["type"] for e in events if e["type"] != SPANS_EVENT]
+    # No 800 ms window: the turn ends now, with the early transcript, and is answered.
+    assert types[:2] == ["input_audio_buffer.speech_stopped", "input_audio_buffer.committed"]
+    assert "conversation.item.input_audio_transcription.completed" in types
+    assert "response.created" in types and [c for c in commands if isinstance(c, Respond)]
+    assert not [c for c in commands if isinstance(c, Transcribe)]
+
+
+@pytest.mark.parametrize("eagerness, heard", [("auto", "So I was thinking that"),
+                                              ("auto", "I want to, um..."),
+                                              ("low", "What time is it?")])
+def test_semantic_vad_waits_out_the_window_otherwise(vad_engine, speak, eagerness, heard):
+    session = semantic(transcribing(Session(session_id="s", model="m", vad=vad_engine)),
+                       eagerness)
+    _, commands = feed(session, np.concatenate([speak("What time is it?"),
+                                                np.zeros(24 * 300, np.int16)]))
+    (early,) = [c for c in commands if isinstance(c, Transcribe)]
+    session.transcription_done(early.item_id, heard, 1.0)
+    events, _ = session.drain()
+    assert events == []
+    events, _ = feed(session, np.zeros(24 * 1300, np.int16))  # the rest of the window
+    assert [e["type"] for e in events].count("input_audio_buffer.speech_stopped") == 1

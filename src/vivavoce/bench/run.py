@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--users", type=int, default=1, help="concurrent sessions")
     parser.add_argument("--barge-in", action="store_true",
                         help="talk over every answer and time how fast it stops")
+    parser.add_argument("--semantic-vad", metavar="EAGERNESS",
+                        choices=["low", "medium", "high", "auto"],
+                        help="turn detection semantic_vad with this eagerness "
+                        "(default: server_vad, 500 ms of silence)")
     parser.add_argument("--out", type=Path, default=Path("bench-results"),
                         help="where to write bench.json and waterfall.png")
 
@@ -66,22 +70,26 @@ def _local_server():
 
 
 async def _run_users(url: str, prompts: list[Prompt], users: int,
-                     barge_in: Prompt | None) -> list[Turn]:
-    results = await asyncio.gather(*(User(url).run(prompts, barge_in) for _ in range(users)))
+                     barge_in: Prompt | None, turn_detection: dict | None = None) -> list[Turn]:
+    results = await asyncio.gather(*(User(url, turn_detection=turn_detection)
+                                     .run(prompts, barge_in) for _ in range(users)))
     return [turn for user_turns in results for turn in user_turns]
 
 
 def bench(args: argparse.Namespace) -> dict:
     prompts = _prompts(args)
     barge = synthesize([BARGE_IN_TEXT])[0] if args.barge_in else None
+    turn_detection = {"type": "semantic_vad", "eagerness": args.semantic_vad} \
+        if args.semantic_vad else None
     config = {"prompts": len(prompts), "users": args.users, "barge_in": args.barge_in,
-              "url": args.url or "in-process local models"}
+              "url": args.url or "in-process local models",
+              "turn_detection": turn_detection or {"type": "server_vad"}}
     with contextlib.ExitStack() as stack:
         url = args.url or stack.enter_context(_local_server())
         print(f"bench: {len(prompts)} prompts x {args.users} user(s) against {url}", flush=True)
         # One warm-up turn so model loading and first-call costs are not measured.
-        asyncio.run(_run_users(url, prompts[:1], 1, None))
-        turns = asyncio.run(_run_users(url, prompts, args.users, barge))
+        asyncio.run(_run_users(url, prompts[:1], 1, None, turn_detection))
+        turns = asyncio.run(_run_users(url, prompts, args.users, barge, turn_detection))
     summary = summarize(turns, config)
     print(table(summary))
     json_path, chart_path = write(summary, args.out)

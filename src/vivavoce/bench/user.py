@@ -42,9 +42,11 @@ def loud(delta: str) -> bool:
 
 
 class User:
-    def __init__(self, url: str, instructions: str | None = None) -> None:
+    def __init__(self, url: str, instructions: str | None = None,
+                 turn_detection: dict[str, Any] | None = None) -> None:
         self.url = url
         self.instructions = instructions
+        self.turn_detection = turn_detection
         self.events: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
         self._mic: asyncio.Queue[np.ndarray] = asyncio.Queue()
 
@@ -98,6 +100,8 @@ class User:
                 "input": {"transcription": {"model": "whisper-1"}}}}
             if self.instructions:
                 session["instructions"] = self.instructions
+            if self.turn_detection:
+                session["audio"]["input"]["turn_detection"] = self.turn_detection
             await ws.send(json.dumps({"type": "session.update", "session": session}))
             await self._next("session.updated", timeout)
             mic = asyncio.create_task(self._speak(ws))

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from vivavoce.protocol.errors import ProtocolError
 
-# Until a real end-of-turn model exists, semantic_vad waits this long in
-# silence; the hosted API's eagerness caps (8/4/2 s) bound the worst case only.
+# semantic_vad waits this long in silence when the words so far do not sound
+# finished (see end_of_turn); the hosted API's eagerness caps (8/4/2 s) bound
+# the worst case only.
 SEMANTIC_SILENCE_MS = {"low": 1500, "medium": 800, "auto": 800, "high": 500}
 
 

@@ -36,6 +36,7 @@ from vivavoce.session.commands import (
 )
 from vivavoce.session.config import AudioFormat, SessionConfig, apply_update
 from vivavoce.session.conversation import Conversation, Item
+from vivavoce.session.end_of_turn import sounds_finished
 from vivavoce.session.input_buffer import SAMPLES_PER_MS, InputAudioBuffer
 from vivavoce.session.spans import SPANS_EVENT, Spans
 from vivavoce.session.speculation import Speculation
@@ -379,8 +380,20 @@ class Session:
             speculation.text, speculation.failure, speculation.seconds = text, failure, seconds
             if speculation.item_id is not None:
                 self._deliver(speculation)
-            elif text:
+            elif text and not self._end_turn_early(speculation, text):
                 self._prepare(text)
+        return True
+
+    def _end_turn_early(self, speculation: Speculation, text: str) -> bool:
+        """semantic_vad: end the turn at this pause if what was said sounds finished."""
+        turn = self.config.audio.input.turn_detection
+        if turn is None or turn.type != "semantic_vad" or turn.eagerness == "low" \
+                or self._pause is not speculation or self._turns is None \
+                or not self._turns.speaking or not sounds_finished(text):
+            return False
+        self._turns.reset()
+        self._speech_stopped(SpeechStopped(audio_end_ms=speculation.silence_start_ms,
+                                           detected_ms=self._vad_samples * 1000 // 16000))
         return True
 
     def _prepare(self, text: str) -> None:
