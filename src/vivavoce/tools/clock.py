@@ -70,7 +70,7 @@ def get_time(timezone: str = "local") -> dict[str, Any]:
 
     Args:
         timezone: The city the user named, like "London" or "Tokyo" (or an IANA zone).
-            "local" only when they named no place.
+            Leave it out when they named no place.
     """
     resolved = resolve_timezone(timezone)
     if resolved is None:
