@@ -55,8 +55,9 @@ def upstream(engines, cascade) -> Iterator[LiveServer]:
     live.stop()
 
 
-def start_relay(upstream: LiveServer, **relay_options) -> LiveServer:
-    settings = Settings(brain="relay")
+def start_relay(upstream: LiveServer, api_key: str | None = None,
+                **relay_options) -> LiveServer:
+    settings = Settings(brain="relay", api_key=api_key)
     relay = Relay(f"{upstream.ws}/v1/realtime", None, UPSTREAM_KEY, relay_tools(),
                   **relay_options)
     return start_server(create_app(settings, relay, None), settings)
