@@ -24,6 +24,8 @@ def test_bench_writes_schema_and_chart(server, tmp_path):
     assert data["ttfa_s"]["median"] > 0  # how fast is the bench's to say, not the test's
     assert data["barge_in_s"]["n"] == 2
     assert set(data["stages"]) == {name for name, _, _ in HOPS}
+    for stage in data["stages"].values():
+        assert set(stage) == {"n", "median", "p95", "min", "max", "start_median"}
     assert len(data["turns"]) == 2
     for turn in data["turns"]:
         # Interrupted, unless the whole answer was out before the user spoke.

@@ -13,8 +13,10 @@ from tests.realtime_client import silence
 from tests.validation import validate_ga
 from vivavoce.session.spans import SPANS_EVENT
 
-ORDER = ["speech_end", "speech_stopped", "stt_done", "llm_start", "llm_first_token",
-         "first_clause", "first_audio", "last_audio", "done"]
+# The path to the first audio; with speculation most of it runs inside the silence
+# window, so "speech_stopped" is only known to fall between the ends.
+ORDER = ["speech_end", "stt_start", "stt_done", "llm_start", "llm_first_token",
+         "first_clause", "audio_ready", "first_audio", "last_audio", "done"]
 
 
 async def stream(ws, pcm: np.ndarray) -> None:
@@ -41,6 +43,7 @@ async def test_spans_of_a_spoken_turn_are_ordered_and_exported(server, speak):
         assert name in marks, (name, marks)
     times = [marks[name] for name in ORDER]
     assert times == sorted(times), marks
+    assert marks["speech_end"] < marks["speech_stopped"] <= marks["first_audio"]
     assert marks["speech_end"] == 0.0
     # The silence window is measured in audio time: 500 ms by default.
     assert 0.45 <= marks["speech_stopped"] - marks["speech_end"] <= 0.6

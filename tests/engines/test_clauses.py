@@ -12,9 +12,9 @@ def char_by_char(text: str) -> list[str]:
 
 
 def test_first_chunk_at_clause_then_sentences():
-    text = "Sure thing, Paris is sunny, warm, and bright. Take a hat, though!"
+    text = "Sure thing, Paris looks sunny, warm, and bright. Take a hat, though!"
     assert char_by_char(text) == [
-        "Sure thing, Paris is sunny,",
+        "Sure thing, Paris looks sunny,",
         "warm, and bright.",
         "Take a hat, though!",
     ]
@@ -25,14 +25,26 @@ def test_an_opening_without_commas_ends_before_a_new_phrase():
         "The capital of France", "is Paris.", "It is lovely."]
     assert char_by_char("Sure thing, the weather in Paris is sunny.") == [
         "Sure thing, the weather", "in Paris is sunny."]
-    # Too early for a breath: "for" comes after three words only.
     assert char_by_char("A good name for a black cat could be Luna.") == [
-        "A good name for a black cat", "could be Luna."]
+        "A good name", "for a black cat could be Luna."]
+    # Too early for a breath: "is" comes after two words only.
+    assert char_by_char("The sky is blue because of the air.") == [
+        "The sky is blue", "because of the air."]
+
+
+def test_the_opening_is_cut_as_soon_as_the_opener_appears():
+    seg = ClauseSegmenter()
+    assert [c for t in ("The", " capital", " of", " France") for c in seg.feed(t)] == []
+    # The LLM's next token opens a phrase: no need to wait for the one after it.
+    assert seg.feed(" is") == ["The capital of France"]
+    # Seen letter by letter, a word that starts like an opener is cut before too.
+    assert char_by_char("My four best friends together won.") == [
+        "My four best friends", "together won."]
 
 
 def test_an_opening_is_cut_after_a_handful_of_words_at_most():
-    assert char_by_char("Seven little green frogs sat quietly together eating flies.") == [
-        "Seven little green frogs sat quietly together eating", "flies."]
+    assert char_by_char("Seven little green frogs sat very quietly eating flies.") == [
+        "Seven little green frogs sat very quietly eating", "flies."]
 
 
 def test_short_opening_clause_waits_for_enough_words():

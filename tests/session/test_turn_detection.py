@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from tests.validation import validate_ga
-from vivavoce.brains.cascade import Cascade
-from vivavoce.session.commands import Prepare, Respond, Transcribe
+from vivavoce.session.commands import Cancel, Prefill, Prepare, Respond, Transcribe
 from vivavoce.session.session import Session
 from vivavoce.session.spans import SPANS_EVENT
+from vivavoce.session.speculation import PARTIAL_EVERY_MS
 
 
 def append(session: Session, pcm: np.ndarray, chunk: int = 960) -> list[dict]:
@@ -25,6 +25,12 @@ def append(session: Session, pcm: np.ndarray, chunk: int = 960) -> list[dict]:
     for event in events:
         validate_ga(event)
     return events
+
+
+def transcribes(commands: list) -> list[Transcribe]:
+    """Transcribe commands, less the partial ones taken while the user speaks."""
+    return [c for c in commands
+            if isinstance(c, Transcribe) and not c.item_id.startswith("part_")]
 
 
 def test_speech_start_and_stop_follow_the_audio(vad_engine, speak):
@@ -62,7 +68,7 @@ def test_committed_audio_holds_the_utterance(vad_engine, speak):
             session.receive({"type": "input_audio_buffer.append",
                              "audio": base64.b64encode(data).decode()})
             commands += session.drain()[1]
-    (transcribe,) = [c for c in commands if isinstance(c, Transcribe)]
+    (transcribe,) = transcribes(commands)
     # The utterance plus prefix padding and the silence window, not the whole stream.
     assert len(speech) <= len(transcribe.audio) <= len(speech) + 24 * 1000
     assert not [c for c in commands if isinstance(c, Respond)]  # waits for the transcript
@@ -115,38 +121,83 @@ def test_stt_starts_at_the_first_pause_and_is_reused(vad_engine, speak):
                                                      np.zeros(24 * 300, np.int16)]))
     # 300 ms into the silence: no turn end yet, but STT has started.
     assert not [e for e in events if e["type"] == "input_audio_buffer.speech_stopped"]
-    (early,) = [c for c in commands if isinstance(c, Transcribe)]
+    (early,) = transcribes(commands)
     assert early.item_id.startswith("spec_")
     session.transcription_done(early.item_id, "What time is it?", 1.0)
     events, (prepare,) = session.drain()
     assert events == []  # nothing to say until the turn ends...
-    # ...but the brain may read the prompt of the likely response already.
+    # ...but the response it would get can start already (its output held).
     assert isinstance(prepare, Prepare)
     assert prepare.request.items[-1]["content"][0]["transcript"] == "What time is it?"
     events, commands = feed(session, np.zeros(24 * 400, np.int16))
     types = [e["type"] for e in events]
     assert "input_audio_buffer.speech_stopped" in types
     # The early transcript became the item's; no second transcription.
-    assert not [c for c in commands if isinstance(c, Transcribe)]
+    assert not transcribes(commands)
     done = [e for e in events
             if e["type"] == "conversation.item.input_audio_transcription.completed"]
     assert done[0]["transcript"] == "What time is it?"
     assert done[0]["item_id"] == events[types.index("input_audio_buffer.committed")]["item_id"]
     (respond,) = [c for c in commands if isinstance(c, Respond)]
-    # The prepared prompt is the real one, so the LLM's cache serves all of it.
-    assert Cascade._llm_request(prepare.request) == Cascade._llm_request(respond.request)
+    # The turn asks for exactly the response started at the pause: it is adopted, not redone.
+    assert prepare.request.same_as(respond.request)
+    assert respond.request.response_id == prepare.request.response_id
+    (created,) = [e for e in events if e["type"] == "response.created"]
+    assert created["response"]["id"] == prepare.request.response_id
+    assert not [c for c in commands if isinstance(c, Cancel)]
+
+
+def test_the_llm_reads_the_turn_so_far_while_the_user_speaks(vad_engine, speak):
+    session = transcribing(Session(session_id="s", model="m", vad=vad_engine))
+    speech = speak("I would like to know what the weather will be like in Paris tomorrow")
+    _, commands = feed(session, speech[: 24 * 1500])  # 1.5 s in, mid-sentence
+    partials = [c for c in commands if isinstance(c, Transcribe)]
+    # One at a time: the next waits for this one's result.
+    assert [c.item_id[:5] for c in partials] == ["part_"]
+    # What had been said by then: a second of voice, and the padding before it.
+    assert PARTIAL_EVERY_MS <= len(partials[0].audio) / 24 < 1500
+    session.transcription_done(partials[0].item_id, "I would like to", 0.8)
+    events, (prefill,) = session.drain()
+    assert events == []  # nothing a client sees
+    assert isinstance(prefill, Prefill)
+    assert prefill.request.items[-1]["content"][0]["transcript"] == "I would like to"
+    _, more = feed(session, speech[24 * 1500:])
+    (later, *_) = [c for c in more if isinstance(c, Transcribe)]
+    assert later.item_id.startswith("part_") and len(later.audio) > len(partials[0].audio)
+
+
+def test_a_response_started_at_a_pause_is_cancelled_when_the_voice_comes_back(vad_engine,
+                                                                              speak):
+    session = transcribing(Session(session_id="s", model="m", vad=vad_engine))
+    _, first = feed(session, np.concatenate([speak("Hello there."),
+                                             np.zeros(24 * 300, np.int16)]))
+    (early,) = transcribes(first)
+    session.transcription_done(early.item_id, "Hello there.", 1.0)
+    _, (ahead,) = session.drain()
+    assert isinstance(ahead, Prepare)
+    _, more = feed(session, np.concatenate([speak("How are you today?"),
+                                                 np.zeros(24 * 800, np.int16)]))
+    # Stopped as soon as the voice is back, before the next pause is transcribed.
+    assert isinstance(more[0], Cancel) and more[0].response_id == ahead.request.response_id
+    last = transcribes(more)[-1]
+    session.transcription_done(last.item_id, "Hello there. How are you today?", 2.0)
+    _, commands = session.drain()
+    (respond,) = [c for c in commands if isinstance(c, Respond)]
+    assert respond.request.response_id != ahead.request.response_id
+    assert respond.request.items[-1]["content"][0]["transcript"] == \
+        "Hello there. How are you today?"
 
 
 def test_a_speculation_is_dropped_when_the_voice_comes_back(vad_engine, speak):
     session = transcribing(Session(session_id="s", model="m", vad=vad_engine))
     _, first = feed(session, np.concatenate([speak("Hello there."),
                                              np.zeros(24 * 300, np.int16)]))
-    (stale,) = [c for c in first if isinstance(c, Transcribe)]
+    (stale,) = transcribes(first)
     events, more = feed(session, np.concatenate([speak("How are you today?"),
                                                  np.zeros(24 * 800, np.int16)]))
     assert [e["type"] for e in events].count("input_audio_buffer.speech_stopped") == 1
     # Piper's voice may pause inside the sentence too: the last pause is the one used.
-    *older, fresh = [c for c in more if isinstance(c, Transcribe)]
+    *older, fresh = transcribes(more)
     assert len(fresh.audio) > len(stale.audio)
     for old in [stale, *older]:
         session.transcription_done(old.item_id, "Hello there.", 1.0)
@@ -170,7 +221,7 @@ def test_semantic_vad_ends_a_finished_sounding_turn_at_the_first_pause(vad_engin
     session = semantic(transcribing(Session(session_id="s", model="m", vad=vad_engine)))
     _, commands = feed(session, np.concatenate([speak("What time is it?"),
                                                 np.zeros(24 * 300, np.int16)]))
-    (early,) = [c for c in commands if isinstance(c, Transcribe)]
+    (early,) = transcribes(commands)
     session.transcription_done(early.item_id, "What time is it?", 1.0)
     events, commands = session.drain()
     types = [e["type"] for e in events if e["type"] != SPANS_EVENT]
@@ -178,7 +229,20 @@ def test_semantic_vad_ends_a_finished_sounding_turn_at_the_first_pause(vad_engin
     assert types[:2] == ["input_audio_buffer.speech_stopped", "input_audio_buffer.committed"]
     assert "conversation.item.input_audio_transcription.completed" in types
     assert "response.created" in types and [c for c in commands if isinstance(c, Respond)]
-    assert not [c for c in commands if isinstance(c, Transcribe)]
+    assert not transcribes(commands)
+
+
+def test_semantic_vad_does_not_end_a_turn_whose_voice_came_back(vad_engine, speak):
+    session = semantic(transcribing(Session(session_id="s", model="m", vad=vad_engine)))
+    _, commands = feed(session, np.concatenate([speak("What time is it?"),
+                                                np.zeros(24 * 150, np.int16)]))
+    (early,) = transcribes(commands)
+    # The transcript of the pause comes only once the user is speaking again.
+    feed(session, speak("And in Tokyo?")[: 24 * 500])
+    session.transcription_done(early.item_id, "What time is it?", 1.0)
+    events, commands = session.drain()
+    assert not [e for e in events if e["type"] == "input_audio_buffer.speech_stopped"]
+    assert not [c for c in commands if isinstance(c, Prepare | Respond)]
 
 
 @pytest.mark.parametrize("eagerness, heard", [("auto", "So I was thinking that"),
@@ -189,7 +253,7 @@ def test_semantic_vad_waits_out_the_window_otherwise(vad_engine, speak, eagernes
                        eagerness)
     _, commands = feed(session, np.concatenate([speak("What time is it?"),
                                                 np.zeros(24 * 300, np.int16)]))
-    (early,) = [c for c in commands if isinstance(c, Transcribe)]
+    (early,) = transcribes(commands)
     session.transcription_done(early.item_id, heard, 1.0)
     events, _ = session.drain()
     assert events == []

@@ -11,15 +11,19 @@ import numpy as np
 
 from vivavoce.bench.user import Turn
 
-# Consecutive moments of a turn on the server; each hop is the time between two.
+# Stages of a turn on the server, each the time between two of its moments. The
+# silence window runs beside the rest: STT and the response may start inside it
+# (at the first pause), their first audio then held until the turn ends.
 HOPS = [
     ("silence window", "speech_end", "speech_stopped"),
-    ("STT", "speech_stopped", "stt_done"),
+    ("until STT starts", "speech_end", "stt_start"),
+    ("STT", "stt_start", "stt_done"),
     ("LLM first token", "stt_done", "llm_first_token"),
     ("first clause", "llm_first_token", "first_clause"),
-    ("TTS first chunk", "first_clause", "first_audio"),
+    ("TTS first chunk", "first_clause", "audio_ready"),
+    ("held, then sent", "audio_ready", "first_audio"),
 ]
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def stats(values: list[float]) -> dict[str, float | int | None]:
@@ -31,13 +35,20 @@ def stats(values: list[float]) -> dict[str, float | int | None]:
             "min": round(float(array.min()), 4), "max": round(float(array.max()), 4)}
 
 
-def hop_values(turns: list[Turn]) -> dict[str, list[float]]:
-    hops: dict[str, list[float]] = {name: [] for name, _, _ in HOPS}
+def hop_values(turns: list[Turn]) -> dict[str, tuple[list[float], list[float]]]:
+    """Per stage: when it started (after the end of speech) and how long it took."""
+    hops: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name, _, _ in HOPS}
     for turn in turns:
         for name, start, end in HOPS:
             if start in turn.spans and end in turn.spans:
-                hops[name].append(turn.spans[end] - turn.spans[start])
+                hops[name][0].append(turn.spans[start])
+                hops[name][1].append(turn.spans[end] - turn.spans[start])
     return hops
+
+
+def _stage(starts: list[float], durations: list[float]) -> dict[str, float | int | None]:
+    start = stats(starts)["median"]
+    return {**stats(durations), "start_median": start}
 
 
 def summarize(turns: list[Turn], config: dict[str, Any]) -> dict[str, Any]:
@@ -48,7 +59,7 @@ def summarize(turns: list[Turn], config: dict[str, Any]) -> dict[str, Any]:
         "barge_in_s": stats([t.barge_in_s for t in turns if t.barge_in_s is not None]),
         "server_first_audio_s": stats([t.spans["first_audio"] for t in turns
                                        if "first_audio" in t.spans]),
-        "stages": {name: stats(values) for name, values in hop_values(turns).items()},
+        "stages": {name: _stage(*values) for name, values in hop_values(turns).items()},
         "turns": [asdict(t) for t in turns],
     }
 
@@ -80,22 +91,20 @@ def write(summary: dict[str, Any], out: Path) -> tuple[Path, Path]:
 
 
 def waterfall(summary: dict[str, Any], path: Path) -> None:
-    """Where the time goes: each stage's median as a bar starting where the last ended."""
+    """Where the time goes: each stage's median duration, from its median start."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    stages = [(name, s["median"] or 0.0, s["p95"] or 0.0)
+    stages = [(name, s["start_median"] or 0.0, s["median"] or 0.0, s["p95"] or 0.0)
               for name, s in summary["stages"].items()]
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(stages) + 1.8))
-    start = 0.0
     colors = plt.cm.viridis(np.linspace(0.15, 0.85, len(stages)))
-    for row, ((_, median, p95), color) in enumerate(zip(stages, colors, strict=True)):
+    for row, ((_, start, median, p95), color) in enumerate(zip(stages, colors, strict=True)):
         ax.barh(row, median * 1000, left=start * 1000, color=color)
         ax.text((start + median) * 1000 + 10, row,
                 f"{median * 1000:.0f} ms (p95 {p95 * 1000:.0f})", va="center", fontsize=8)
-        start += median
     ttfa = summary["ttfa_s"]["median"]
     if ttfa is not None:
         ax.axvline(ttfa * 1000, color="crimson", linestyle="--",

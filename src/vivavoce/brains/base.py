@@ -38,8 +38,9 @@ class Brain(Protocol):
         """Transcribe int16 24 kHz audio of one user turn."""
         ...
 
-    async def prepare(self, request: ResponseRequest) -> None:
-        """Get ready for `request`, which may come soon (the user seems to be done)."""
+    async def prefill(self, request: ResponseRequest) -> None:
+        """Warm up for a response whose context starts like `request`'s (e.g. the user
+        is still speaking and this is what they have said so far)."""
         ...
 
     def respond(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:

@@ -64,14 +64,16 @@ class Cascade:
             tool_choice=request.tool_choice, temperature=request.temperature,
             max_tokens=request.max_output_tokens)
 
-    def _llm_stream(self, request: ResponseRequest, cancel: threading.Event
-                    ) -> Iterator[TextDelta | ToolCall | Usage]:
+    def _llm_stream(self, request: ResponseRequest, cancel: threading.Event,
+                    go: threading.Event) -> Iterator[TextDelta | ToolCall | Usage]:
+        """The LLM's stream, pausing between tokens while `go` is clear."""
         with self._llm_lock:
-            yield from self.llm.stream(self._llm_request(request), cancel)
+            for chunk in self.llm.stream(self._llm_request(request), cancel):
+                yield chunk
+                go.wait()
 
-    async def prepare(self, request: ResponseRequest) -> None:
-        """Prefill the LLM with the prompt of a response that may be asked for soon."""
-        def prefill() -> None:
+    async def prefill(self, request: ResponseRequest) -> None:
+        def read() -> None:
             # Never make a real response wait for a guess: skip if the model is busy.
             if self._llm_lock.acquire(blocking=False):
                 try:
@@ -79,7 +81,7 @@ class Cascade:
                 finally:
                     self._llm_lock.release()
 
-        await asyncio.to_thread(prefill)
+        await asyncio.to_thread(read)
 
     def _tts_stream(self, text: str, voice: str, cancel: threading.Event) -> Iterator[np.ndarray]:
         resampler = StreamResampler(self.tts.sample_rate, INTERNAL_RATE)
@@ -103,7 +105,9 @@ class Cascade:
                 text = ""
 
     async def respond(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:
-        llm = iterate_in_thread(lambda cancel: self._llm_stream(request, cancel), "llm")
+        go = threading.Event()
+        go.set()
+        llm = iterate_in_thread(lambda cancel: self._llm_stream(request, cancel, go), "llm")
         writer: asyncio.Task[None] | None = None
         try:
             if request.modalities != ["audio"]:
@@ -126,9 +130,14 @@ class Cascade:
                 if not isinstance(item, str):
                     yield item
                     continue
+                if first:
+                    # Nobody hears anything until this chunk is rendered: give Piper
+                    # both cores for it; the LLM is ahead of the speech anyway.
+                    go.clear()
                 async with aclosing(self.speak(item if first else " " + item,
                                                voice)) as speech:
                     async for out in speech:
+                        go.set()
                         yield out
                 first = False
         finally:
@@ -137,6 +146,7 @@ class Cascade:
                 writer.cancel()
                 await asyncio.gather(writer, return_exceptions=True)
             await llm.aclose()
+            go.set()  # a paused LLM thread must wake to see that it is cancelled
 
 
 

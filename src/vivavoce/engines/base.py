@@ -91,8 +91,8 @@ class LLM(Protocol):
         ...
 
     def prefill(self, request: LLMRequest) -> None:
-        """Get ready for a `stream` of this request that may come soon (e.g. read its
-        prompt into a cache); it may do nothing."""
+        """Read as much of this request's prompt as is known into a cache, so that a
+        `stream` whose prompt starts the same way starts sooner; it may do nothing."""
         ...
 
 

@@ -26,8 +26,8 @@ _PHRASE_OPENERS = frozenset([
     "has", "have", "had", "because", "and", "but", "or", "so", "which", "that", "who", "where",
     "when", "if", "than", "to", "in", "on", "at", "for", "with", "from", "about", "by",
 ])
-# Whole words (each followed by whitespace) in the buffer.
-_COMPLETE_WORD = re.compile(r"\S+(?=\s)")
+# Words in the buffer; the last may still be growing.
+_WORD_SO_FAR = re.compile(r"\S+")
 
 
 class ClauseSegmenter:
@@ -73,12 +73,15 @@ class ClauseSegmenter:
 
     def _first_phrase_cut(self) -> int | None:
         """Where an opening without punctuation yet can end: before a phrase opener
-        that follows more than `min_first_words` words, or after `max_first_words`."""
-        words = list(_COMPLETE_WORD.finditer(self._buf))
-        for index, word in enumerate(words):
-            if index > self.min_first_words and word.group().lower() in _PHRASE_OPENERS:
+        that follows at least `min_first_words` words, or after `max_first_words`.
+
+        An opener counts as soon as it is seen, before it is known to be whole: the
+        cut is before it, and a word boundary either way ("is" may become "island").
+        """
+        for index, word in enumerate(_WORD_SO_FAR.finditer(self._buf)):
+            if index >= self.min_first_words and word.group().lower() in _PHRASE_OPENERS:
                 return word.start()
-            if index + 1 == self.max_first_words:
+            if index + 1 == self.max_first_words and word.end() < len(self._buf):
                 return word.end()
         return None
 

@@ -171,8 +171,6 @@ class LlamaLLM:
         return self._grammars[key]
 
     def prefill(self, request: LLMRequest) -> None:
-        """Read the prompt of `request` into the KV cache now: its `stream` then starts
-        sampling at once. Called while the user may still be finishing their turn."""
         _, _, tokens = self._prompt(request)
         cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
         if cached < len(tokens):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,15 @@ class ResponseRequest:
     # Server-side instructions clients never see (e.g. the escape room's code).
     private_instructions: str = ""
 
+    def same_as(self, other: ResponseRequest) -> bool:
+        """Whether `other` asks for exactly this response; ids only name, so they may differ."""
+        return _unnamed(self) == _unnamed(other)
+
+
+def _unnamed(request: ResponseRequest) -> ResponseRequest:
+    items = [{k: v for k, v in item.items() if k != "id"} for item in request.items]
+    return replace(request, response_id="", items=items)
+
 
 @dataclass
 class Transcribe:
@@ -41,7 +50,15 @@ class Respond:
 
 @dataclass
 class Prepare:
-    """The user has paused and may be done: the response they would get, to warm up for."""
+    """The user has paused and may be done: start the response they would get, but hold
+    its output until a Respond with the same response_id (or drop it on Cancel)."""
+
+    request: ResponseRequest
+
+
+@dataclass
+class Prefill:
+    """A response may come whose context starts like this one's: warm up for it."""
 
     request: ResponseRequest
 
@@ -66,4 +83,4 @@ class CancelTool:
     call_id: str
 
 
-Command = Transcribe | Respond | Prepare | Cancel | RunTool | CancelTool
+Command = Transcribe | Respond | Prepare | Prefill | Cancel | RunTool | CancelTool

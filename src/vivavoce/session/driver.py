@@ -2,7 +2,8 @@
 
 Client events go in through `handle`; the session's commands become tasks
 (transcription, responses); everything the session emits is sent in order
-through `send`, one flush at a time.
+through `send`, one flush at a time. A response the session starts ahead
+(`Prepare`) runs at once, its output held until the session adopts it.
 """
 
 from __future__ import annotations
@@ -13,15 +14,23 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from vivavoce import metrics
 from vivavoce.audio.formats import INTERNAL_RATE
-from vivavoce.brains.base import AudioOut, Brain, Mark
+from vivavoce.brains.base import AudioOut, Brain, BrainOutput, Mark
 from vivavoce.engines.base import TextDelta, ToolCall, Usage
 from vivavoce.protocol.errors import ProtocolError
-from vivavoce.session.commands import Cancel, Command, Prepare, Respond, RunTool, Transcribe
+from vivavoce.session.commands import (
+    Cancel,
+    Command,
+    Prefill,
+    Prepare,
+    Respond,
+    RunTool,
+    Transcribe,
+)
 from vivavoce.session.session import Session
 from vivavoce.session.spans import SPANS_EVENT
 from vivavoce.tools import ToolContext, ToolRegistry
@@ -31,6 +40,44 @@ log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 # A server tool slower than this gets a spoken filler ("Let me check.").
 FILLER_AFTER_S = 0.6
+# A brain output and when it was made (held output is sent later than that).
+Made = tuple[BrainOutput, float]
+
+
+class _Ahead:
+    """A response running before it was asked for; what it makes waits in a queue."""
+
+    def __init__(self, outputs: AsyncIterator[BrainOutput], clock: Callable[[], float],
+                 spawn: Callable[[Awaitable[None]], asyncio.Task[None]]) -> None:
+        self._clock = clock
+        self._made: asyncio.Queue[Made | Exception | None] = asyncio.Queue()
+        self.task = spawn(self._run(outputs))
+
+    async def _run(self, outputs: AsyncIterator[BrainOutput]) -> None:
+        try:
+            async with contextlib.aclosing(outputs) as stream:
+                async for out in stream:
+                    self._made.put_nowait((out, self._clock()))
+        except Exception as exc:  # the response's own failure: reported once adopted
+            self._made.put_nowait(exc)
+        else:
+            self._made.put_nowait(None)
+
+    async def outputs(self) -> AsyncIterator[Made]:
+        try:
+            while (made := await self._made.get()) is not None:
+                if isinstance(made, Exception):
+                    raise made
+                yield made
+        finally:  # closed early (cancelled): stop the work behind it
+            self.task.cancel()
+
+
+async def _timed(outputs: AsyncIterator[BrainOutput],
+                 clock: Callable[[], float]) -> AsyncIterator[Made]:
+    async with contextlib.aclosing(outputs) as stream:
+        async for out in stream:
+            yield out, clock()
 
 
 class SessionDriver:
@@ -48,6 +95,7 @@ class SessionDriver:
         self._send_lock = asyncio.Lock()
         self._responses: dict[str, asyncio.Task[None]] = {}
         self._tool_tasks: dict[str, asyncio.Task[None]] = {}
+        self._ahead: dict[str, _Ahead] = {}
         self.tools = tools
         self.tool_context = tool_context or ToolContext(session.config.id)
         self._fillers = itertools.cycle(fillers) if fillers else None
@@ -87,24 +135,32 @@ class SessionDriver:
         if isinstance(command, Transcribe):
             self._spawn(self._transcribe(command))
         elif isinstance(command, Prepare):
-            self._spawn(self._prepare(command))
+            rid = command.request.response_id
+            ahead = _Ahead(self.brain.respond(command.request), self._clock, self._spawn)
+            self._ahead[rid], self._responses[rid] = ahead, ahead.task
+        elif isinstance(command, Prefill):
+            self._spawn(self._prefill(command))
         elif isinstance(command, Respond):
             rid = command.request.response_id
-            self._responses[rid] = self._spawn(self._respond(command))
+            ahead = self._ahead.pop(rid, None)
+            outputs = ahead.outputs() if ahead else _timed(self.brain.respond(command.request),
+                                                          self._clock)
+            self._responses[rid] = self._spawn(self._respond(command, outputs))
         elif isinstance(command, RunTool):
             self._tool_tasks[command.call_id] = self._spawn(self._run_tool(command))
         else:
             tasks = self._responses if isinstance(command, Cancel) else self._tool_tasks
             key = command.response_id if isinstance(command, Cancel) else command.call_id
+            self._ahead.pop(key, None)
             task = tasks.pop(key, None)
             if task is not None:
                 task.cancel()
 
-    async def _prepare(self, command: Prepare) -> None:
+    async def _prefill(self, command: Prefill) -> None:
         try:
-            await self.brain.prepare(command.request)
-        except Exception as exc:  # only a head start was lost; the response will tell
-            log.warning("preparing a response failed: %s", exc)
+            await self.brain.prefill(command.request)
+        except Exception as exc:  # only a head start was lost
+            log.warning("prefilling failed: %s", exc)
 
     async def _run_tool(self, command: RunTool) -> None:
         try:
@@ -142,23 +198,24 @@ class SessionDriver:
             self.session.transcription_done(command.item_id, text, seconds, self._clock())
         await self.flush()
 
-    async def _respond(self, command: Respond) -> None:
+    async def _respond(self, command: Respond, outputs: AsyncIterator[Made]) -> None:
         rid = command.request.response_id
         session = self.session
         error: str | None = None
         usage: Usage | None = None
         try:
-            async with contextlib.aclosing(self.brain.respond(command.request)) as outputs:
-                async for out in outputs:
+            async with contextlib.aclosing(outputs) as stream:
+                async for out, made in stream:
                     now = self._clock()
                     if isinstance(out, AudioOut):
+                        session.response_mark(rid, "audio_ready", made)
                         session.response_audio(rid, out.pcm, out.text, now)
                     elif isinstance(out, TextDelta):
                         session.response_text(rid, out.text, now)
                     elif isinstance(out, ToolCall):
                         session.response_tool_call(rid, out.name, out.arguments, out.call_id, now)
                     elif isinstance(out, Mark):
-                        session.response_mark(rid, out.name, now)
+                        session.response_mark(rid, out.name, made)
                         continue
                     else:
                         usage = out

@@ -28,6 +28,7 @@ from vivavoce.session.commands import (
     Cancel,
     CancelTool,
     Command,
+    Prefill,
     Prepare,
     Respond,
     ResponseRequest,
@@ -39,10 +40,11 @@ from vivavoce.session.conversation import Conversation, Item
 from vivavoce.session.end_of_turn import sounds_finished
 from vivavoce.session.input_buffer import SAMPLES_PER_MS, InputAudioBuffer
 from vivavoce.session.spans import SPANS_EVENT, Spans
-from vivavoce.session.speculation import Speculation
+from vivavoce.session.speculation import PARTIAL_EVERY_MS, Speculation
 from vivavoce.session.transcript import heard_text
 from vivavoce.session.turn_detection import (
     SpeechPaused,
+    SpeechResumed,
     SpeechStarted,
     SpeechStopped,
     TurnDetector,
@@ -120,6 +122,13 @@ class Session:
         # The latest pause's speculation, and those adopted by items but not yet done.
         self._speculations: dict[str, Speculation] = {}
         self._pause: Speculation | None = None
+        # The response started at that pause, whose output the driver holds until the
+        # turn ends: adopted if the turn asks for exactly it, else cancelled.
+        self._ahead: ResponseRequest | None = None
+        self._ahead_at = 0.0
+        # Transcripts of the turn so far, taken while the user speaks, to prefill with.
+        self._partial: str | None = None  # the one in flight
+        self._partial_ms = 0  # the timeline up to which the last one heard
         self._item_audio: dict[str, np.ndarray] = {}
         # Moments of the turn in the making, handed to the response it starts.
         self._turn_spans = Spans()
@@ -249,8 +258,11 @@ class Session:
                 self._speech_started(change)
             elif isinstance(change, SpeechPaused):
                 self._speculate(change)
+            elif isinstance(change, SpeechResumed):
+                self._voice_resumed()
             elif isinstance(change, SpeechStopped):
                 self._speech_stopped(change)
+        self._transcribe_partial()
         turn = self.config.audio.input.turn_detection
         if not self._turns.speaking and turn is not None:
             self._buffer.keep_last(turn.prefix_padding_ms + 2 * frame * 1000 // 16000)
@@ -260,7 +272,9 @@ class Session:
         turn = self.config.audio.input.turn_detection
         self._speech_item_id = ids.item_id()
         self._speech_start_ms = change.audio_start_ms
+        self._partial_ms = change.voiced_ms
         self._idle_anchor_ms = None
+        self._drop_ahead()
         if self._response and turn is not None and turn.interrupt_response:
             spans = self._response.spans
             spans.mark("barge_speech_start",
@@ -277,10 +291,42 @@ class Session:
             return
         if self._pause is not None:  # the voice came back since: that one is stale
             self._speculations.pop(self._pause.id, None)
-        self._pause = Speculation(ids.new_id("spec_"), change.silence_start_ms)
+        self._pause = Speculation(ids.new_id("spec_"), change.silence_start_ms, self.now)
         self._speculations[self._pause.id] = self._pause
         audio = self._buffer.peek(self._speech_start_ms, self._buffer.timeline_ms)
         self._commands.append(self._transcribe_command(self._pause.id, audio))
+
+    def _transcribe_partial(self) -> None:
+        """Every so often while the user speaks, transcribe what they have said so far."""
+        turn = self.config.audio.input.turn_detection
+        if not self.speculative_stt or self._turns is None or not self._turns.speaking \
+                or turn is None or not turn.create_response or self._response is not None \
+                or self._partial is not None or not self._turns.voiced \
+                or self._buffer.timeline_ms - self._partial_ms < PARTIAL_EVERY_MS:
+            return
+        self._partial = ids.new_id("part_")
+        self._partial_ms = self._buffer.timeline_ms
+        audio = self._buffer.peek(self._speech_start_ms, self._buffer.timeline_ms)
+        self._commands.append(self._transcribe_command(self._partial, audio))
+
+    def _partial_result(self, partial_id: str, text: str | None) -> bool:
+        """Route an STT result for a partial transcript; False if it is not one."""
+        if not partial_id.startswith("part_"):
+            return False
+        if partial_id == self._partial:
+            self._partial = None
+            if text and self._turns is not None and self._turns.speaking \
+                    and self._response is None:
+                # The LLM reads the turn so far now; at the pause only the rest is new.
+                self._commands.append(Prefill(self._request_if_said(text)))
+        return True
+
+    def _voice_resumed(self) -> None:
+        """The pause was not the end of the turn: what was started at it is stale."""
+        if self._pause is not None:
+            self._speculations.pop(self._pause.id, None)
+            self._pause = None
+        self._drop_ahead()
 
     def _speech_stopped(self, change: SpeechStopped) -> None:
         pause, self._pause = self._pause, None
@@ -297,6 +343,10 @@ class Session:
         self._turn_spans.mark("speech_end",
                               self.now - (change.detected_ms - change.audio_end_ms) / 1000)
         self._turn_spans.mark("speech_stopped", self.now)
+        if pause is not None:
+            self._turn_spans.mark("stt_start", pause.started_at)
+            if pause.done_at is not None:
+                self._turn_spans.mark("stt_done", pause.done_at)
         self._commit_audio(item_id, audio, pause)
         turn = self.config.audio.input.turn_detection
         if turn is not None and turn.create_response and self._response is None:
@@ -351,6 +401,7 @@ class Session:
             self._deliver(speculation)
 
     def _transcribe(self, item_id: str, audio: np.ndarray) -> None:
+        self._turn_spans.mark("stt_start", self.now)
         self._pending_transcripts.add(item_id)
         self._commands.append(self._transcribe_command(item_id, audio))
 
@@ -378,10 +429,11 @@ class Session:
         speculation = self._speculations.get(spec_id)
         if speculation is not None:  # else stale: the user kept talking
             speculation.text, speculation.failure, speculation.seconds = text, failure, seconds
+            speculation.done_at = self.now
             if speculation.item_id is not None:
                 self._deliver(speculation)
             elif text and not self._end_turn_early(speculation, text):
-                self._prepare(text)
+                self._respond_ahead(text)
         return True
 
     def _end_turn_early(self, speculation: Speculation, text: str) -> bool:
@@ -396,17 +448,29 @@ class Session:
                                            detected_ms=self._vad_samples * 1000 // 16000))
         return True
 
-    def _prepare(self, text: str) -> None:
+    def _respond_ahead(self, text: str) -> None:
         """The user paused and this is what they said: if the turn ends here, this is
-        the response it gets, so the brain may start reading its prompt now."""
+        the response it gets, so the brain may start on it now (its output is held)."""
+        self._drop_ahead()
         turn = self.config.audio.input.turn_detection
         if turn is None or not turn.create_response or self._response is not None:
             return
+        request = self._request_if_said(text)
+        self._ahead, self._ahead_at = request, self.now
+        self._commands.append(Prepare(request))
+
+    def _request_if_said(self, text: str) -> ResponseRequest:
+        """The response the turn would get if the user's words were `text`."""
         request = self._response_request({})[0]
         said = item_rules.user_audio_item(ids.item_id())
         item_rules.set_user_transcript(said, text)
         request.items = [*self.conversation, said]
-        self._commands.append(Prepare(request))
+        return request
+
+    def _drop_ahead(self) -> None:
+        if self._ahead is not None:
+            self._commands.append(Cancel(self._ahead.response_id))
+            self._ahead = None
 
     def _on_clear(self, event: dict[str, Any]) -> None:
         self._buffer.clear()
@@ -419,7 +483,8 @@ class Session:
     def transcription_done(self, item_id: str, text: str, audio_seconds: float,
                            now: float = 0.0) -> None:
         self.now = now
-        if self._speculation_result(item_id, text, None, audio_seconds):
+        if self._speculation_result(item_id, text, None, audio_seconds) \
+                or self._partial_result(item_id, text):
             return
         self._pending_transcripts.discard(item_id)
         self._stt_done(item_id)
@@ -444,7 +509,8 @@ class Session:
 
     def transcription_failed(self, item_id: str, message: str, now: float = 0.0) -> None:
         self.now = now
-        if self._speculation_result(item_id, None, message, 0.0):
+        if self._speculation_result(item_id, None, message, 0.0) \
+                or self._partial_result(item_id, None):
             return
         self._pending_transcripts.discard(item_id)
         self._stt_done(item_id)
@@ -562,6 +628,12 @@ class Session:
         else:
             context = list(self.conversation)
             request.items = context
+        if self._ahead is not None and self._ahead.same_as(request):
+            # Already under way since the pause: the driver hands over what it holds.
+            request.response_id = self._ahead.response_id
+            self._turn_spans.mark("llm_start", self._ahead_at)
+            self._ahead = None
+        self._drop_ahead()
         obj = {
             "id": request.response_id, "object": "realtime.response", "status": "in_progress",
             "status_details": None, "output": [],

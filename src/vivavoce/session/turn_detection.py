@@ -31,14 +31,21 @@ class SpeechPaused:
 
 
 @dataclass
+class SpeechResumed:
+    """The voice came back after a pause: whatever was started at the pause is stale."""
+
+    audio_ms: int
+
+
+@dataclass
 class SpeechStopped:
     audio_end_ms: int  # where the silence began: the true end of speech
     detected_ms: int  # when the silence window ran out
 
 
-TurnEvent = SpeechStarted | SpeechPaused | SpeechStopped
+TurnEvent = SpeechStarted | SpeechPaused | SpeechResumed | SpeechStopped
 # A pause this long inside a turn starts a speculative transcription.
-PAUSE_MS = 200
+PAUSE_MS = 100
 
 
 class TurnDetector:
@@ -78,8 +85,15 @@ class TurnDetector:
                 return SpeechPaused(silence_start_ms=self._silent_since)
         elif probability >= self.threshold:
             self._silent_since = None
-            self._paused = False
+            if self._paused:
+                self._paused = False
+                return SpeechResumed(audio_ms=frame_start_ms)
         return None
+
+    @property
+    def voiced(self) -> bool:
+        """Inside a turn, with the voice heard just now (not in a pause)."""
+        return self.speaking and self._silent_since is None
 
     def reset(self) -> None:
         self._paused = False
