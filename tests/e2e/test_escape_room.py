@@ -43,7 +43,7 @@ async def try_code(player: Recorder, text: str, code: str) -> tuple[dict[str, An
     """
     first = await say(player, text)
     calls = [i for i in first["output"] if i["type"] == "function_call"]
-    assert [c["name"] for c in calls] == ["unlock_door"], first["output"]
+    assert [c["name"] for c in calls] == ["unlock_door"], message_text(first)
     (call,) = calls
     assert normalise_code(str(json.loads(call["arguments"])["code"])) == code, call
 

@@ -8,6 +8,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.realtime_client import Recorder, silence
+from vivavoce.personas import get_persona
 
 WEATHER_TOOL = {
     "type": "function", "name": "get_weather",
@@ -27,15 +28,19 @@ async def ga(server):
         recorder.close()
 
 
-async def test_client_tool_round_trip(ga):
+async def ask(ga: Recorder, text: str, **session: object) -> None:
+    """Configure the session (manual turns), then type `text` and ask for a response."""
     await ga.send({"type": "session.update", "session": {
-        "type": "realtime", "output_modalities": ["text"], "tools": [WEATHER_TOOL],
-        "audio": {"input": {"turn_detection": None}}}})
+        "type": "realtime", "audio": {"input": {"turn_detection": None}}, **session}})
     await ga.wait_for("session.updated")
     await ga.send({"type": "conversation.item.create", "item": {
-        "type": "message", "role": "user",
-        "content": [{"type": "input_text", "text": "What's the weather in Paris?"}]}})
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}})
     await ga.send({"type": "response.create"})
+
+
+async def test_client_tool_round_trip(ga):
+    await ask(ga, "What's the weather in Paris?", output_modalities=["text"],
+              tools=[WEATHER_TOOL])
     done = await ga.wait_for("response.done", timeout=120)
     calls = [i for i in done["response"]["output"] if i["type"] == "function_call"]
     assert calls, done["response"]["output"]
@@ -56,15 +61,24 @@ async def test_client_tool_round_trip(ga):
     assert "31" in text or "sunny" in text.lower(), text
 
 
+async def test_a_server_tool_call_is_announced_at_once(ga):
+    await ask(ga, "What time is it in Tokyo?")
+    first = (await ga.wait_for("response.done", timeout=120))["response"]
+    assert [i["type"] for i in first["output"]] == ["message", "function_call"], first
+    # The persona's filler, spoken while the call was still being written.
+    assert first["output"][0]["content"][0]["transcript"] in get_persona("assistant").filler
+    kinds = [e["type"] for e in ga.events]
+    assert kinds.index("response.output_audio.delta") < \
+        kinds.index("response.function_call_arguments.delta")
+    assert first["output"][1]["name"] == "get_time"
+    answer = (await ga.wait_for("response.done", timeout=120))["response"]
+    said = answer["output"][0]["content"][0]["transcript"]
+    assert any(ch.isdigit() for ch in said), said
+
+
 async def test_tool_choice_none_answers_in_words(ga):
-    await ga.send({"type": "session.update", "session": {
-        "type": "realtime", "output_modalities": ["text"], "tools": [WEATHER_TOOL],
-        "tool_choice": "none", "audio": {"input": {"turn_detection": None}}}})
-    await ga.wait_for("session.updated")
-    await ga.send({"type": "conversation.item.create", "item": {
-        "type": "message", "role": "user",
-        "content": [{"type": "input_text", "text": "What's the weather in Paris?"}]}})
-    await ga.send({"type": "response.create"})
+    await ask(ga, "What's the weather in Paris?", output_modalities=["text"],
+              tools=[WEATHER_TOOL], tool_choice="none")
     done = await ga.wait_for("response.done", timeout=120)
     assert [i["type"] for i in done["response"]["output"]] == ["message"]
 

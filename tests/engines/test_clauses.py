@@ -43,8 +43,11 @@ def test_the_opening_is_cut_as_soon_as_the_opener_appears():
 
 
 def test_an_opening_is_cut_after_a_handful_of_words_at_most():
-    assert char_by_char("Seven little green frogs sat very quietly eating flies.") == [
-        "Seven little green frogs sat very quietly eating", "flies."]
+    assert char_by_char("Six tiny red ants ran far away.") == [
+        "Six tiny red ants ran far", "away."]
+    # Or characters: a number is read a digit (token) at a time.
+    assert char_by_char("The moon is approximately 238,900 miles away.") == [
+        "The moon is approximately", "238,900 miles away."]
 
 
 def test_short_opening_clause_waits_for_enough_words():

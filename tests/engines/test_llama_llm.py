@@ -6,7 +6,7 @@ import json
 import threading
 
 from vivavoce.engines.base import LLMRequest, TextDelta, ToolCall, Usage
-from vivavoce.engines.llama_llm import LlamaLLM, _prompt_messages
+from vivavoce.engines.llama_llm import LlamaLLM, _grounded, _prompt_messages
 from vivavoce.models.locate import model_path
 
 PERSONA = "You are a helpful voice assistant. Answer in one or two short spoken sentences."
@@ -160,3 +160,18 @@ def test_prompt_messages_keep_a_fixed_prefix_and_plain_roles():
     assert later[3]["role"] == "user"
     assert later[3]["content"].startswith("Tool result from get_weather: rainy\n")
     assert _prompt_messages(history[:2], {}) == history[:2]
+
+
+def test_a_call_must_be_grounded_in_what_the_user_said():
+    unlock = {"name": "unlock_door", "parameters": {
+        "type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}}
+
+    def call(code: str) -> ToolCall:
+        return ToolCall("unlock_door", json.dumps({"code": code}))
+    assert _grounded(call("0000"), unlock, "Is the code 0000?")
+    assert _grounded(call("0 0 0 0"), unlock, "Is the code 0000?")
+    assert _grounded(call("1234"), unlock, "Try 1 2 3 4.")
+    assert not _grounded(call("1234"), unlock, "Hello there!")
+    tokyo = ToolCall("get_weather", json.dumps({"city": "Tokyo"}))
+    assert _grounded(tokyo, WEATHER, "Is it raining in Tokyo?")
+    assert not _grounded(tokyo, WEATHER, "Say hello to me.")

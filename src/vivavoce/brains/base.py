@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vivavoce.engines.base import TextDelta, ToolCall, Usage
+from vivavoce.engines.base import TextDelta, ToolCall, ToolCallStarted, Usage
 from vivavoce.session.commands import ResponseRequest
 
 
@@ -27,7 +27,7 @@ class Mark:
     name: str
 
 
-BrainOutput = AudioOut | TextDelta | ToolCall | Usage | Mark
+BrainOutput = AudioOut | TextDelta | ToolCallStarted | ToolCall | Usage | Mark
 
 
 class Brain(Protocol):

@@ -19,7 +19,7 @@ from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
 from vivavoce.brains.base import AudioOut, BrainOutput, Mark
 from vivavoce.brains.messages import to_messages
 from vivavoce.brains.threads import iterate_in_thread
-from vivavoce.engines.base import LLM, STT, TTS, LLMRequest, TextDelta, ToolCall, Usage
+from vivavoce.engines.base import LLM, STT, TTS, LLMChunk, LLMRequest, TextDelta
 from vivavoce.engines.clauses import ClauseSegmenter
 from vivavoce.session.commands import ResponseRequest
 
@@ -65,7 +65,7 @@ class Cascade:
             max_tokens=request.max_output_tokens)
 
     def _llm_stream(self, request: ResponseRequest, cancel: threading.Event,
-                    go: threading.Event) -> Iterator[TextDelta | ToolCall | Usage]:
+                    go: threading.Event) -> Iterator[LLMChunk]:
         """The LLM's stream, pausing between tokens while `go` is clear."""
         with self._llm_lock:
             for chunk in self.llm.stream(self._llm_request(request), cancel):
@@ -119,8 +119,7 @@ class Cascade:
                     yield chunk
                 return
             # Audio: clauses flow through a queue so TTS and the LLM overlap.
-            clauses: asyncio.Queue[str | ToolCall | Usage | Mark | BaseException | None] = \
-                asyncio.Queue()
+            clauses: asyncio.Queue[str | LLMChunk | Mark | BaseException | None] = asyncio.Queue()
             writer = asyncio.create_task(_ClauseWriter(clauses).run(llm))
             voice = request.voice
             first = True
@@ -166,7 +165,7 @@ class _ClauseWriter:
                 self.clauses.put_nowait(Mark("first_clause"))
             self.clauses.put_nowait(text)
 
-    async def run(self, llm: AsyncIterator[TextDelta | ToolCall | Usage]) -> None:
+    async def run(self, llm: AsyncIterator[LLMChunk]) -> None:
         try:
             async for chunk in llm:
                 if self.first_token:

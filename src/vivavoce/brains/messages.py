@@ -19,10 +19,19 @@ def _text_of(item: dict[str, Any]) -> str:
     return " ".join(parts).strip()
 
 
+def _next_type(items: list[dict[str, Any]], index: int) -> str | None:
+    return items[index + 1].get("type") if index + 1 < len(items) else None
+
+
 def to_messages(instructions: str, items: list[dict[str, Any]]) -> list[Message]:
     messages: list[Message] = [{"role": "system", "content": instructions}]
-    for item in items:
+    for index, item in enumerate(items):
         kind = item.get("type")
+        if kind == "message" and item["role"] == "assistant" and \
+                _next_type(items, index) == "function_call":
+            # Words said while a call was being written (the persona's filler) are the
+            # server's, not the model's: seen as its own, it starts calls with words.
+            continue
         if kind == "message":
             text = _text_of(item)
             if item["role"] == "user" and not text:

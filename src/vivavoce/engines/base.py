@@ -56,6 +56,11 @@ class TextDelta:
 
 
 @dataclass
+class ToolCallStarted:
+    """The model has begun a tool call: its name and arguments are being written."""
+
+
+@dataclass
 class ToolCall:
     """A complete tool call chosen by the model; arguments is a JSON string."""
 
@@ -71,7 +76,7 @@ class Usage:
     cached_tokens: int = 0
 
 
-LLMChunk = TextDelta | ToolCall | Usage
+LLMChunk = TextDelta | ToolCallStarted | ToolCall | Usage
 
 
 @dataclass

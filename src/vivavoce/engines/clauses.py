@@ -2,7 +2,7 @@
 
 The first chunk ends early so speech can start: at the first clause break after
 a few words, or before a word that opens a new phrase ("The capital of France | is
-Paris."), or after a handful of words at most. Later chunks end at sentence ends,
+Paris."), or after a handful of words or characters at most. Later chunks end at sentence ends,
 which sound more natural.
 """
 
@@ -31,10 +31,12 @@ _WORD_SO_FAR = re.compile(r"\S+")
 
 
 class ClauseSegmenter:
-    def __init__(self, min_first_words: int = 3, max_first_words: int = 8,
-                 max_chars: int = 200) -> None:
+    def __init__(self, min_first_words: int = 3, max_first_words: int = 6,
+                 max_first_chars: int = 32, max_chars: int = 200) -> None:
         self.min_first_words = min_first_words
         self.max_first_words = max_first_words
+        # Numbers cost a token a digit: a long first chunk keeps everyone waiting.
+        self.max_first_chars = max_first_chars
         self.max_chars = max_chars  # cut at a space if a run-on never punctuates
         self._buf = ""
         self._emitted = False
@@ -73,13 +75,15 @@ class ClauseSegmenter:
 
     def _first_phrase_cut(self) -> int | None:
         """Where an opening without punctuation yet can end: before a phrase opener
-        that follows at least `min_first_words` words, or after `max_first_words`.
+        or a word past `max_first_chars` that follows at least `min_first_words`
+        words, or after `max_first_words`.
 
         An opener counts as soon as it is seen, before it is known to be whole: the
         cut is before it, and a word boundary either way ("is" may become "island").
         """
         for index, word in enumerate(_WORD_SO_FAR.finditer(self._buf)):
-            if index >= self.min_first_words and word.group().lower() in _PHRASE_OPENERS:
+            if index >= self.min_first_words and (word.group().lower() in _PHRASE_OPENERS
+                                                  or word.end() > self.max_first_chars):
                 return word.start()
             if index + 1 == self.max_first_words and word.end() < len(self._buf):
                 return word.end()

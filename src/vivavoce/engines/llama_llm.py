@@ -24,7 +24,17 @@ from llama_cpp import Llama, LlamaGrammar, LogitsProcessorList
 from llama_cpp.llama_chat_format import ChatFormatterResponse, Jinja2ChatFormatter
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-from .base import EngineError, LLMChunk, LLMRequest, Message, TextDelta, ToolCall, ToolSchema, Usage
+from .base import (
+    EngineError,
+    LLMChunk,
+    LLMRequest,
+    Message,
+    TextDelta,
+    ToolCall,
+    ToolCallStarted,
+    ToolSchema,
+    Usage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +106,14 @@ class LlamaLLM:
         for text in speech:
             if decision.call:
                 speech.close()  # the first token said "tool call": write it under a grammar
+                yield ToolCallStarted()
                 call = self._call(tokens, rendered, callable_tools, cancel, usage)
                 # A call the client demanded stands; one the model chose must be grounded.
                 if call is not None and (forced or _grounded(
                         call, callable_tools[call.name], _last_user_text(request.messages))):
                     yield call
                     break
-                log.warning("unusable tool call; answering in words instead")
+                log.warning("unusable tool call %s; answering in words instead", call)
                 decision = _Decision(len(tokens), self._call_openers, self._not_speech,
                                      force_call=False, may_call=False)
                 for text in self._generate(tokens, rendered, request, temperature, cancel,
@@ -242,12 +253,16 @@ def _grounded(call: ToolCall, tool: ToolSchema, said: str) -> bool:
     properties = (tool.get("parameters") or {}).get("properties", {})
     required = (tool.get("parameters") or {}).get("required", [])
     heard = set(re.findall(r"\w+", said.lower()))
+    run_together = re.sub(r"\W+", "", said.lower())
     for name, value in json.loads(call.arguments).items():
         spec = properties.get(name, {})
         if name in required and spec.get("type") == "string" and "enum" not in spec \
                 and isinstance(value, str):
             words = set(re.findall(r"\w+", value.lower()))
-            if words and not words & heard:
+            # "0 0 0 0" for a spoken "0000" (or the other way round) is still theirs.
+            compact = re.sub(r"\W+", "", value.lower())
+            if words and not words & heard \
+                    and not (len(compact) >= 3 and compact in run_together):
                 return False
     return True
 

@@ -12,7 +12,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._http import Endpoint
-from .base import EngineError, LLMChunk, LLMRequest, TextDelta, ToolCall, ToolSchema, Usage
+from .base import (
+    EngineError,
+    LLMChunk,
+    LLMRequest,
+    TextDelta,
+    ToolCall,
+    ToolCallStarted,
+    ToolSchema,
+    Usage,
+)
 
 
 class OpenAIHTTPLLM:
@@ -59,6 +68,8 @@ class OpenAIHTTPLLM:
                     if delta.get("content"):
                         yield TextDelta(delta["content"])
                     for tc in delta.get("tool_calls") or []:
+                        if not calls:
+                            yield ToolCallStarted()
                         _merge_tool_call(calls, tc)
         for call in (calls[i] for i in sorted(calls)):
             yield ToolCall(name=call["name"], arguments=call["arguments"] or "{}",

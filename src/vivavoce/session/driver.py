@@ -20,7 +20,7 @@ from typing import Any
 from vivavoce import metrics
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.brains.base import AudioOut, Brain, BrainOutput, Mark
-from vivavoce.engines.base import TextDelta, ToolCall, Usage
+from vivavoce.engines.base import TextDelta, ToolCall, ToolCallStarted, Usage
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session.commands import (
     Cancel,
@@ -38,8 +38,6 @@ from vivavoce.tools import ToolContext, ToolRegistry
 log = logging.getLogger(__name__)
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
-# A server tool slower than this gets a spoken filler ("Let me check.").
-FILLER_AFTER_S = 0.6
 # A brain output and when it was made (held output is sent later than that).
 Made = tuple[BrainOutput, float]
 
@@ -174,14 +172,10 @@ class SessionDriver:
         self.session.tool_result(command.call_id, output, self._clock())
         await self.flush()
 
-    async def _filler(self, rid: str, voice: str) -> None:
-        """While a slow tool runs, say something short instead of going silent."""
-        waiting = list(self._tool_tasks.values())
-        if not waiting or self._fillers is None:
-            return
-        _, pending = await asyncio.wait(waiting, timeout=FILLER_AFTER_S)
-        if not pending or self.session.active_response_id != rid:
-            return
+    async def _say_filler(self, rid: str, voice: str) -> None:
+        """A tool call is coming: say something short instead of going silent for the
+        call, the tool and the model's second pass."""
+        assert self._fillers is not None
         async with contextlib.aclosing(self.brain.speak(next(self._fillers), voice)) as speech:
             async for out in speech:
                 self.session.response_audio(rid, out.pcm, out.text, self._clock())
@@ -203,6 +197,7 @@ class SessionDriver:
         session = self.session
         error: str | None = None
         usage: Usage | None = None
+        filler: asyncio.Task[None] | None = None
         try:
             async with contextlib.aclosing(outputs) as stream:
                 async for out, made in stream:
@@ -212,7 +207,14 @@ class SessionDriver:
                         session.response_audio(rid, out.pcm, out.text, now)
                     elif isinstance(out, TextDelta):
                         session.response_text(rid, out.text, now)
+                    elif isinstance(out, ToolCallStarted):
+                        session.response_mark(rid, "tool_call_start", made)
+                        if command.request.modalities == ["audio"] and self._fillers:
+                            filler = self._spawn(self._say_filler(rid, command.request.voice))
+                        continue
                     elif isinstance(out, ToolCall):
+                        if filler is not None:
+                            await filler  # said before the call it announces
                         session.response_tool_call(rid, out.name, out.arguments, out.call_id, now)
                     elif isinstance(out, Mark):
                         session.response_mark(rid, out.name, made)
@@ -220,8 +222,6 @@ class SessionDriver:
                     else:
                         usage = out
                     await self.flush()
-            if command.request.modalities == ["audio"]:
-                await self._filler(rid, command.request.voice)
         except asyncio.CancelledError:
             # Cancelled by the session, which has already closed the response.
             raise
@@ -229,6 +229,8 @@ class SessionDriver:
             log.warning("response %s failed: %s", rid, exc)
             error = f"{type(exc).__name__}: {exc}"
         finally:
+            if filler is not None:
+                filler.cancel()
             self._responses.pop(rid, None)
         session.response_finish(rid, error, usage, self._clock())
         await self.flush()
