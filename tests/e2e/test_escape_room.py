@@ -86,7 +86,7 @@ async def test_the_enigma_is_beaten_by_a_player_who_knows_the_code(server):
         assert not room.state[DOOR_OPEN]
 
         wrong = "0000" if code != "0000" else "1111"
-        result, answer = await try_code(player, f"Is the code {wrong}?", wrong)
+        result, answer = await try_code(player, f"Try the code {wrong} on the door.", wrong)
         assert result["unlocked"] is False, result
         assert answer
         assert not room.state[DOOR_OPEN]
