@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from vivavoce.brains.factory import build_cascade, build_vad
+    from vivavoce.brains.factory import build_cascade, build_vad, warm_up
     from vivavoce.models.install import install
     from vivavoce.transports.app import create_app
 
@@ -94,6 +94,7 @@ def serve(args: argparse.Namespace) -> None:
     paths = install(local, progress=True, pip_install=False)
     vad = build_vad()
     brain = build_cascade(settings)
+    warm_up(brain, settings)
     for name in local:
         print(f"  {name}: {paths[name]}")
     for stage in ("stt", "llm", "tts"):

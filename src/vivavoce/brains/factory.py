@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from vivavoce.brains.cascade import Cascade
 from vivavoce.engines.base import LLM, STT, TTS, VAD
+from vivavoce.personas import get_persona
+from vivavoce.session.commands import ResponseRequest
 from vivavoce.settings import Settings
+from vivavoce.tools import builtin
 
 log = logging.getLogger(__name__)
 
@@ -63,3 +67,13 @@ def build_cascade(settings: Settings) -> Cascade:
     stt, llm, tts = build_stt(settings), build_llm(settings), build_tts(settings)
     log.info("cascade: stt=%s llm=%s tts=%s", stt.name, llm.name, tts.name)
     return Cascade(stt, llm, tts)
+
+
+def warm_up(cascade: Cascade, settings: Settings) -> None:
+    """Read the default persona's prompt (instructions and tool schemas) into the LLM's
+    cache now; the first turn after start would otherwise wait seconds for it."""
+    persona = get_persona(settings.persona)
+    request = ResponseRequest(response_id="warm_up",
+                              instructions=settings.instructions or persona.instructions,
+                              items=[], tools=builtin.registry.schemas(persona.tools))
+    asyncio.run(cascade.prefill(request))
