@@ -1,62 +1,31 @@
-"""Shared fixtures: real engines loaded once, a live server on loopback, test speech."""
+"""Shared fixtures: real engines loaded once, a live server on loopback, test speech.
+
+A test that uses the models or a browser (through these fixtures, or marked so itself)
+is `slow`: `scripts/test.sh` runs the others first, so a broken seam shows in seconds.
+"""
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
-import uvicorn
 
+from tests.helpers import LiveServer, start_server
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.audio.resample import resample
 from vivavoce.brains.cascade import Cascade
 from vivavoce.settings import Settings
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Every fixture that loads a model or a browser depends on one of these.
+_SLOW_FIXTURES = {"vad_engine", "stt_engine", "llm_engine", "tts_engine", "speak", "pw"}
 
 
-@dataclass
-class LiveServer:
-    port: int
-    settings: Settings
-    server: uvicorn.Server
-    thread: threading.Thread
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def start_server(app, settings: Settings, port: int | None = None) -> LiveServer:
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            ws_max_size=32 * 1024 * 1024)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("server did not start")
-        time.sleep(0.05)
-    return LiveServer(port, settings, server, thread)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -73,10 +73,6 @@ class Recorder:
         self._reader.cancel()
 
 
-def silence(ms: int) -> np.ndarray:
-    return np.zeros(24 * ms, np.int16)
-
-
 def audio_of(events: list[dict[str, Any]], response_id: str,
              delta_type: str = "response.output_audio.delta") -> np.ndarray:
     parts = [np.frombuffer(base64.b64decode(e["delta"]), "<i2") for e in events

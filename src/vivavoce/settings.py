@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -63,15 +63,12 @@ class Settings:
     llm_threads: int = 2
     tts_threads: int = 1
     log_level: str = "info"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then VIVAVOCE_* variables, then explicit (non-None) overrides."""
         values: dict[str, object] = {}
         for f in fields(cls):
-            if f.name == "extra":
-                continue
             raw = _env(f.name)
             if raw is not None:
                 values[f.name] = _parse(raw, str(f.type))

@@ -8,9 +8,9 @@ import threading
 from vivavoce.brains.factory import warm_up
 from vivavoce.engines.base import LLMRequest, Usage
 from vivavoce.personas import get_persona
-from vivavoce.session.commands import ResponseRequest
 from vivavoce.settings import Settings
 from vivavoce.tools import builtin
+from vivavoce.types import ResponseRequest
 
 
 async def usage_of(outputs) -> Usage:

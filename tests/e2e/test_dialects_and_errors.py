@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import base64
-import json
 
 import pytest
-import websockets
 from openai import AsyncOpenAI
 
+from tests.helpers import BAD_INPUTS, bad_input_then_a_turn
 from tests.realtime_client import Recorder
-from tests.validation import validate_ga
-
-TEXT_SESSION = {"type": "realtime", "output_modalities": ["text"], "max_output_tokens": 24,
-                "audio": {"input": {"turn_detection": None}}}
 
 
 async def test_beta_client_text_and_audio_turn(server):
@@ -47,70 +42,6 @@ async def test_beta_client_text_and_audio_turn(server):
         beta.close()
 
 
-async def raw_events(ws, until: str, limit: int = 200) -> list[dict]:
-    events = []
-    for _ in range(limit):
-        event = json.loads(await ws.recv())
-        validate_ga(event)
-        events.append(event)
-        if event["type"] == until:
-            return events
-    raise AssertionError(f"no {until} in {len(events)} events")
-
-
-BAD_INPUTS = [
-    ("malformed json", "{oops", "invalid_json"),
-    ("not an object", "42", "invalid_json"),
-    ("unknown type", json.dumps({"type": "response.explode"}), "invalid_value"),
-    ("missing type", json.dumps({"event_id": "x"}), "missing_required_parameter"),
-    ("bad base64", json.dumps({"type": "input_audio_buffer.append", "audio": "!!!"}),
-     "invalid_base64"),
-    ("audio wrong type", json.dumps({"type": "input_audio_buffer.append", "audio": [1]}),
-     "invalid_type"),
-    ("oversized audio", json.dumps({"type": "input_audio_buffer.append",
-                                    "audio": "AAAA" * (4 * 1024 * 1024)}), "audio_too_large"),
-    ("empty commit", json.dumps({"type": "input_audio_buffer.commit"}),
-     "input_audio_buffer_commit_empty"),
-    ("cancel nothing", json.dumps({"type": "response.cancel"}), "response_cancel_not_active"),
-    ("truncate unknown", json.dumps({"type": "conversation.item.truncate", "item_id": "x",
-                                     "content_index": 0, "audio_end_ms": 10}), "item_not_found"),
-    ("delete unknown", json.dumps({"type": "conversation.item.delete", "item_id": "x"}),
-     "item_not_found"),
-    ("retrieve unknown", json.dumps({"type": "conversation.item.retrieve", "item_id": "x"}),
-     "item_not_found"),
-    ("session wrong type", json.dumps({"type": "session.update", "session": "loud"}),
-     "invalid_type"),
-    ("bad item", json.dumps({"type": "conversation.item.create", "item": {"type": "message",
-                             "role": "user", "content": [{"type": "input_image"}]}}),
-     "invalid_value"),
-    ("bad previous item", json.dumps({"type": "conversation.item.create",
-                                      "previous_item_id": "nope", "item": {
-                                          "type": "message", "role": "user",
-                                          "content": [{"type": "input_text", "text": "a"}]}}),
-     "item_not_found"),
-    ("binary frame", b"\x00\x01", "invalid_event"),
-]
-
-
 @pytest.mark.parametrize("name, frame, code", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 async def test_bad_input_is_answered_and_session_keeps_working(server, name, frame, code):
     await bad_input_then_a_turn(server.ws, frame, code)
-
-
-async def bad_input_then_a_turn(base_ws: str, frame: str | bytes, code: str) -> None:
-    async with websockets.connect(f"{base_ws}/v1/realtime", max_size=None) as ws:
-        await raw_events(ws, "conversation.created")
-        await ws.send(json.dumps({"type": "session.update", "session": TEXT_SESSION}))
-        await raw_events(ws, "session.updated")
-        await ws.send(frame)
-        (error,) = [e for e in await raw_events(ws, "error")]
-        assert error["error"]["code"] == code
-        assert error["error"]["message"]
-        # ...and a normal turn still works.
-        await ws.send(json.dumps({"type": "conversation.item.create", "item": {
-            "type": "message", "role": "user",
-            "content": [{"type": "input_text", "text": "Say hi."}]}}))
-        await ws.send(json.dumps({"type": "response.create"}))
-        events = await raw_events(ws, "response.done")
-        assert events[-1]["response"]["status"] == "completed"
-        assert events[-1]["response"]["output"][0]["content"][0]["text"].strip()

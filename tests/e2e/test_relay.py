@@ -15,37 +15,24 @@ import numpy as np
 import pytest
 from openai import AsyncOpenAI
 
-from tests.conftest import LiveServer, start_server
-from tests.e2e.test_dialects_and_errors import BAD_INPUTS, bad_input_then_a_turn
-from tests.realtime_client import Recorder, audio_of, silence
+from tests.helpers import (
+    BAD_INPUTS,
+    UPSTREAM_KEY,
+    LiveServer,
+    bad_input_then_a_turn,
+    relay_tools,
+    silence,
+    start_relay,
+    start_server,
+    upstream_app,
+)
+from tests.realtime_client import Recorder, audio_of
 from vivavoce.bench.wer import wer
 from vivavoce.brains.relay import Relay
 from vivavoce.settings import Settings
-from vivavoce.tools import ToolRegistry
 from vivavoce.transports.app import create_app
 
-UPSTREAM_KEY = "sk-upstream-3c1f9e0d7b2a"
 TEXT = {"type": "realtime", "output_modalities": ["text"], "max_output_tokens": 60}
-
-
-def relay_tools() -> ToolRegistry:
-    registry = ToolRegistry()
-
-    @registry.tool
-    def get_weather(city: str) -> dict:
-        """Get the current weather for a city.
-
-        Args:
-            city: The city, e.g. "Paris".
-        """
-        # A reading only this function gives, so the answer can only come from here.
-        return {"city": city, "temperature_c": 31, "sky": "sunny"}
-
-    return registry
-
-
-def upstream_app(engines, cascade):
-    return create_app(Settings(api_key=UPSTREAM_KEY), cascade, engines["vad"])
 
 
 @pytest.fixture
@@ -53,14 +40,6 @@ def upstream(engines, cascade) -> Iterator[LiveServer]:
     live = start_server(upstream_app(engines, cascade), Settings(api_key=UPSTREAM_KEY))
     yield live
     live.stop()
-
-
-def start_relay(upstream: LiveServer, api_key: str | None = None,
-                **relay_options) -> LiveServer:
-    settings = Settings(brain="relay", api_key=api_key)
-    relay = Relay(f"{upstream.ws}/v1/realtime", None, UPSTREAM_KEY, relay_tools(),
-                  **relay_options)
-    return start_server(create_app(settings, relay, None), settings)
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ import pytest
 import websockets
 from openai import AsyncOpenAI
 
-from tests.conftest import free_port, start_server
-from tests.e2e.test_dialects_and_errors import TEXT_SESSION, raw_events
-from tests.realtime_client import Recorder, silence
+from tests.helpers import TEXT_SESSION, free_port, raw_events, silence, start_server
+from tests.realtime_client import Recorder
 from vivavoce.audio import g711
 from vivavoce.audio.resample import resample
 from vivavoce.bench.wer import wer

@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 import websockets
 
-from tests.realtime_client import silence
+from tests.helpers import silence
 from tests.validation import validate_ga
 from vivavoce.session.spans import SPANS_EVENT
 

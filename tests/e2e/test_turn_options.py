@@ -7,7 +7,8 @@ import json
 import pytest
 from openai import AsyncOpenAI
 
-from tests.realtime_client import Recorder, silence
+from tests.helpers import silence
+from tests.realtime_client import Recorder
 from vivavoce.personas import get_persona
 
 WEATHER_TOOL = {

@@ -7,7 +7,8 @@ import asyncio
 import pytest
 from openai import AsyncOpenAI
 
-from tests.realtime_client import Recorder, audio_of, silence
+from tests.helpers import silence
+from tests.realtime_client import Recorder, audio_of
 from vivavoce.bench.wer import wer
 
 QUESTION = "What is the capital of France?"

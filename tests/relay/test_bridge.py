@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import numpy as np
+
 from tests.validation import validate_ga
+from vivavoce.audio import g711
 from vivavoce.brains.relay_bridge import (
     OWN_PREFIX,
     CancelServerTool,
@@ -13,7 +17,7 @@ from vivavoce.brains.relay_bridge import (
     RelayBridge,
     RunServerTool,
 )
-from vivavoce.session.conversation_log import ConversationLog
+from vivavoce.store import ConversationLog
 
 CLOCK = {"type": "function", "name": "get_time", "description": "Time now.",
          "parameters": {"type": "object", "properties": {}}}
@@ -178,8 +182,8 @@ def test_usage_is_summed_and_the_cap_ends_the_session_politely():
     assert commands == [Metered(usage)]
     bridge.upstream_event(done("resp_2", usage))
     to_client, _, commands = bridge.drain()
-    assert bridge.usage.total == 120 and bridge.usage.input_audio == 60
-    assert bridge.usage.input_cached == 16 and bridge.usage.output_audio == 30
+    assert bridge.usage.total_tokens == 120 and bridge.usage.input_audio_tokens == 60
+    assert bridge.usage.cached_tokens == 16 and bridge.usage.output_audio_tokens == 30
     assert to_client[-1]["error"]["code"] == "session_usage_limit"
     assert commands[-1] == EndSession("usage limit reached")
 
@@ -213,3 +217,22 @@ def test_client_events_the_dropping_socket_refused_go_to_the_next_upstream():
     _, to_upstream, _ = bridge.drain()
     assert [e["type"] for e in to_upstream] == [
         "session.update", "input_audio_buffer.append", "input_audio_buffer.commit"]
+
+
+def test_audio_that_came_as_audio_is_appended_in_the_sessions_format():
+    bridge, _ = opened()
+    bridge.drain()
+    pcm = (np.sin(np.arange(2400) / 10) * 8000).astype(np.int16)  # 100 ms at 24 kHz
+    bridge.client_audio(pcm)
+    _, (append,), _ = bridge.drain()
+    assert append["type"] == "input_audio_buffer.append"
+    assert np.array_equal(np.frombuffer(base64.b64decode(append["audio"]), "<i2"), pcm)
+    # The client switched its input to G.711 μ-law: 8 kHz, one byte a sample.
+    ulaw = session_obj()
+    ulaw["audio"] = {"input": {"format": {"type": "audio/pcmu"}}}
+    bridge.upstream_event({"type": "session.updated", "event_id": "u9", "session": ulaw})
+    bridge.drain()
+    bridge.client_audio(np.concatenate([pcm, pcm]))
+    _, appends, _ = bridge.drain()
+    data = b"".join(base64.b64decode(a["audio"]) for a in appends)
+    assert 750 <= len(data) <= 1600 and g711.ulaw_decode(data).std() > 1000

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
-from tests.session.test_session_text import drain
-from vivavoce.session.conversation_log import ConversationLog
+from tests.helpers import drain
 from vivavoce.session.session import Session
+from vivavoce.store import ConversationLog, JsonDirectoryStore
 
 
 def logged(session: Session, log: ConversationLog, event: dict) -> list[dict]:
@@ -67,6 +68,6 @@ def test_the_log_is_written_as_json(tmp_path):
     log = ConversationLog("sess_1")
     item = dict(text_item("user", "Hello", "a"), object="realtime.item", status="completed")
     log.observe({"type": "conversation.item.done", "item": item})
-    log.write(tmp_path)
+    asyncio.run(JsonDirectoryStore(tmp_path).save(log.session_id, log.items()))
     saved = json.loads((tmp_path / "sess_1.json").read_text())
     assert saved["session_id"] == "sess_1" and saved["items"] == [item]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.session.test_session_text import drain, types
+from tests.helpers import drain, types
 from vivavoce.session.commands import CancelTool, Respond, RunTool
 from vivavoce.session.session import Session
 
@@ -27,7 +27,7 @@ def test_slow_server_tool_answers_in_a_follow_up_response():
     s, rid = started()
     s.response_tool_call(rid, "get_time", "{}", "call_1")
     events, commands = drain(s)
-    assert commands == [RunTool(rid, "call_1", "get_time", "{}")]
+    assert commands == [RunTool("call_1", "get_time", "{}")]
     s.response_finish(rid)
     events, commands = drain(s)
     assert "response.done" in types(events) and commands == []  # waits for the tool

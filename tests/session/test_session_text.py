@@ -7,27 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from tests.validation import validate_ga
+from tests.helpers import drain, types
 from vivavoce.session.commands import Cancel, Respond, Transcribe
 from vivavoce.session.session import Session
-from vivavoce.session.spans import SPANS_EVENT
 
 
 def make() -> Session:
     return Session(session_id="sess_test", model="m", vad=None)
-
-
-def drain(session: Session):
-    """Events as a client sees them (without the opt-in spans extension), validated."""
-    events, commands = session.drain()
-    events = [e for e in events if e["type"] != SPANS_EVENT]
-    for event in events:
-        validate_ga(event)
-    return events, commands
-
-
-def types(events) -> list[str]:
-    return [e["type"] for e in events]
 
 
 def test_starts_with_session_and_conversation_created():

@@ -7,6 +7,7 @@ import base64
 import numpy as np
 import pytest
 
+from tests.helpers import feed
 from tests.validation import validate_ga
 from vivavoce.session.commands import Cancel, Prefill, Prepare, Respond, Transcribe
 from vivavoce.session.session import Session
@@ -94,18 +95,6 @@ def test_manual_mode_never_detects(vad_engine, speak):
     events, commands = session.drain()
     assert events[0]["type"] == "input_audio_buffer.committed"
     assert isinstance(commands[0], Transcribe)
-
-
-def feed(session: Session, pcm: np.ndarray) -> tuple[list[dict], list]:
-    events, commands = [], []
-    for start in range(0, len(pcm), 960):
-        data = pcm[start:start + 960].astype("<i2").tobytes()
-        session.receive({"type": "input_audio_buffer.append",
-                         "audio": base64.b64encode(data).decode()})
-        batch, more = session.drain()
-        events += [e for e in batch if e["type"] != SPANS_EVENT]
-        commands += more
-    return events, commands
 
 
 def transcribing(session: Session) -> Session:

@@ -4,6 +4,7 @@ that only need the page and the protocol (auth, errors, tool cards)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import wave
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.conftest import LiveServer, start_server
+from tests.helpers import LiveServer, start_server
 from vivavoce.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -32,10 +33,6 @@ BASE_ARGS = [
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
-
-
-def silence(ms: int) -> np.ndarray:
-    return np.zeros(24 * ms, np.int16)
 
 
 def write_wav(path: Path, pcm: np.ndarray, rate: int = 24000) -> Path:
@@ -140,3 +137,52 @@ def light_server(cascade, vad_engine) -> Iterator[Callable[..., LiveServer]]:
     yield start
     for live in servers:
         live.stop()
+
+
+# ------------------------------------------------------------------ a scripted server
+SESSION = {
+    "type": "realtime", "object": "realtime.session", "id": "sess_test", "model": "vivavoce-local",
+    "instructions": "You are Viva.",
+    "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}, "transcription": None,
+                        "turn_detection": {"type": "server_vad", "silence_duration_ms": 500}},
+              "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "joe"}},
+}
+
+
+class FakeRealtime:
+    """Stands in for the server's Realtime WebSocket, as seen by the page."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.sockets: list[Any] = []
+        self.received: list[dict[str, Any]] = []  # client events, audio appends left out
+        self.appends = 0
+        page.route_web_socket(lambda url: "/v1/realtime" in url, self._accept)
+
+    def _accept(self, ws: Any) -> None:
+        self.sockets.append(ws)
+        ws.on_message(self._on_message)
+        self.send({"type": "session.created", "session": SESSION})
+
+    def _on_message(self, message: str | bytes) -> None:
+        event = json.loads(message)
+        if event["type"] == "input_audio_buffer.append":
+            self.appends += 1
+        else:
+            self.received.append(event)
+
+    def send(self, event: dict[str, Any]) -> None:
+        self.sockets[-1].send(json.dumps({"event_id": "event_test", **event}))
+
+    def of_type(self, type_: str) -> list[dict[str, Any]]:
+        return [e for e in self.received if e["type"] == type_]
+
+    def wait_for(self, type_: str, timeout: float = 10) -> dict[str, Any]:
+        return wait_until(lambda: (self.of_type(type_) or [None])[-1], timeout, type_, self.page)
+
+
+def connect(page: Any) -> FakeRealtime:
+    fake = FakeRealtime(page)
+    page.click("#start")
+    wait_until(lambda: "connected" in page.text_content("#conn"), 10, "connected", page)
+    return fake

@@ -12,7 +12,8 @@ import time
 
 import numpy as np
 
-from tests.web.conftest import debug, open_page, shot, silence, wait_until, write_wav
+from tests.helpers import silence
+from tests.web.conftest import debug, open_page, shot, wait_until, write_wav
 from vivavoce.bench.wer import wer
 
 QUESTION = "What is the capital of France?"

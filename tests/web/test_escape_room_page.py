@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.web.conftest import debug, open_page, shot, silence, wait_until, write_wav
-from tests.web.test_page import connect
+from tests.helpers import silence
+from tests.web.conftest import connect, debug, open_page, shot, wait_until, write_wav
 from vivavoce.tools.escape_room import CODE, DOOR_OPEN
 
 TURN_TIMEOUT_S = 240

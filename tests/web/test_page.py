@@ -13,54 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from tests.web.conftest import debug, open_page, shot, wait_until
-
-SESSION = {
-    "type": "realtime", "object": "realtime.session", "id": "sess_test", "model": "vivavoce-local",
-    "instructions": "You are Viva.",
-    "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}, "transcription": None,
-                        "turn_detection": {"type": "server_vad", "silence_duration_ms": 500}},
-              "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "joe"}},
-}
-
-
-class FakeRealtime:
-    """Stands in for the server's Realtime WebSocket, as seen by the page."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.sockets: list[Any] = []
-        self.received: list[dict[str, Any]] = []  # client events, audio appends left out
-        self.appends = 0
-        page.route_web_socket(lambda url: "/v1/realtime" in url, self._accept)
-
-    def _accept(self, ws: Any) -> None:
-        self.sockets.append(ws)
-        ws.on_message(self._on_message)
-        self.send({"type": "session.created", "session": SESSION})
-
-    def _on_message(self, message: str | bytes) -> None:
-        event = json.loads(message)
-        if event["type"] == "input_audio_buffer.append":
-            self.appends += 1
-        else:
-            self.received.append(event)
-
-    def send(self, event: dict[str, Any]) -> None:
-        self.sockets[-1].send(json.dumps({"event_id": "event_test", **event}))
-
-    def of_type(self, type_: str) -> list[dict[str, Any]]:
-        return [e for e in self.received if e["type"] == type_]
-
-    def wait_for(self, type_: str, timeout: float = 10) -> dict[str, Any]:
-        return wait_until(lambda: (self.of_type(type_) or [None])[-1], timeout, type_, self.page)
-
-
-def connect(page: Any) -> FakeRealtime:
-    fake = FakeRealtime(page)
-    page.click("#start")
-    wait_until(lambda: "connected" in page.text_content("#conn"), 10, "connected", page)
-    return fake
+from tests.web.conftest import connect, debug, open_page, shot, wait_until
 
 
 def tone(ms: int) -> bytes:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.conftest import start_server
-from tests.e2e.test_relay import UPSTREAM_KEY, start_relay, upstream_app
-from tests.web.conftest import debug, open_page, shot, silence, wait_until, write_wav
+from tests.helpers import UPSTREAM_KEY, silence, start_relay, start_server, upstream_app
+from tests.web.conftest import debug, open_page, shot, wait_until, write_wav
 from vivavoce.bench.wer import wer
 from vivavoce.settings import Settings
 

@@ -15,6 +15,8 @@ from vivavoce.audio import g711
 from vivavoce.audio.resample import StreamResampler
 
 INTERNAL_RATE = 24000
+# What the speech models listen at (Silero VAD, Whisper).
+SPEECH_RATE = 16000
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from vivavoce.engines.base import TextDelta, ToolCall, ToolCallStarted, Usage
-from vivavoce.session.commands import ResponseRequest
+from vivavoce.types import ResponseRequest
 
 
 @dataclass
@@ -47,6 +47,6 @@ class Brain(Protocol):
         """Stream one response; closing the iterator cancels the work behind it."""
         ...
 
-    def speak(self, text: str, voice: str) -> AsyncIterator[AudioOut]:
+    def speak(self, text: str, voice: str, speed: float = 1.0) -> AsyncIterator[AudioOut]:
         """Say a fixed line (e.g. a filler while a tool runs)."""
         ...

@@ -14,14 +14,14 @@ from contextlib import aclosing
 
 import numpy as np
 
-from vivavoce.audio.formats import INTERNAL_RATE
+from vivavoce.audio.formats import INTERNAL_RATE, SPEECH_RATE
 from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
 from vivavoce.brains.base import AudioOut, BrainOutput, Mark
 from vivavoce.brains.messages import to_messages
 from vivavoce.brains.threads import iterate_in_thread
 from vivavoce.engines.base import LLM, STT, TTS, LLMChunk, LLMRequest, TextDelta
 from vivavoce.engines.clauses import ClauseSegmenter
-from vivavoce.session.commands import ResponseRequest
+from vivavoce.types import ResponseRequest
 
 # Said once before the persona: the model is heard, not read.
 SPOKEN_STYLE = (
@@ -45,7 +45,7 @@ class Cascade:
                          prompt: str | None) -> str:
         if len(audio) == 0:
             return ""
-        samples = int16_to_float(resample(audio, INTERNAL_RATE, 16000))
+        samples = int16_to_float(resample(audio, INTERNAL_RATE, SPEECH_RATE))
         text = await asyncio.to_thread(self.stt.transcribe, samples, language=language,
                                        prompt=prompt)
         return text.strip()
@@ -83,10 +83,11 @@ class Cascade:
 
         await asyncio.to_thread(read)
 
-    def _tts_stream(self, text: str, voice: str, cancel: threading.Event) -> Iterator[np.ndarray]:
+    def _tts_stream(self, text: str, voice: str, speed: float,
+                    cancel: threading.Event) -> Iterator[np.ndarray]:
         resampler = StreamResampler(self.tts.sample_rate, INTERNAL_RATE)
         with self._tts_lock:
-            for chunk in self.tts.synthesize(text, voice, cancel):
+            for chunk in self.tts.synthesize(text, voice, cancel, speed):
                 out = resampler.process(chunk)
                 if len(out):
                     yield out
@@ -94,11 +95,11 @@ class Cascade:
         if len(tail):
             yield tail
 
-    async def speak(self, text: str, voice: str) -> AsyncIterator[AudioOut]:
+    async def speak(self, text: str, voice: str, speed: float = 1.0) -> AsyncIterator[AudioOut]:
         """Say `text`; the first chunk carries it (for the transcript)."""
         spoken = text.strip()
         async with aclosing(iterate_in_thread(
-                lambda cancel: self._tts_stream(spoken, self._voice(voice), cancel),
+                lambda cancel: self._tts_stream(spoken, self._voice(voice), speed, cancel),
                 "tts")) as speech:
             async for pcm in speech:
                 yield AudioOut(pcm, text)
@@ -133,8 +134,8 @@ class Cascade:
                     # Nobody hears anything until this chunk is rendered: give Piper
                     # both cores for it; the LLM is ahead of the speech anyway.
                     go.clear()
-                async with aclosing(self.speak(item if first else " " + item,
-                                               voice)) as speech:
+                async with aclosing(self.speak(item if first else " " + item, voice,
+                                               request.speed)) as speech:
                     async for out in speech:
                         go.set()
                         yield out

@@ -8,9 +8,9 @@ import logging
 from vivavoce.brains.cascade import Cascade
 from vivavoce.engines.base import LLM, STT, TTS, VAD
 from vivavoce.personas import get_persona
-from vivavoce.session.commands import ResponseRequest
 from vivavoce.settings import Settings
 from vivavoce.tools import builtin
+from vivavoce.types import ResponseRequest
 
 log = logging.getLogger(__name__)
 

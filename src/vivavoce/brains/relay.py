@@ -2,7 +2,9 @@
 Realtime API (OpenAI's, or another vivavoce) whose key stays on this server.
 
 This is the I/O half: the upstream socket, reconnecting after a drop, running server
-tools, metering. The protocol logic is `relay_bridge.RelayBridge`.
+tools, metering. The protocol logic is `relay_bridge.RelayBridge`. The runner drives a
+`RelayConnection` exactly as it drives a local session (start, handle, audio, reject,
+ended, close).
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -29,16 +30,10 @@ from vivavoce.brains.relay_bridge import (
     RunServerTool,
 )
 from vivavoce.protocol.errors import ProtocolError
-from vivavoce.session.conversation_log import ConversationLog
 from vivavoce.tools import ToolContext, ToolRegistry
+from vivavoce.types import Event, Send
 
 log = logging.getLogger(__name__)
-
-Event = dict[str, Any]
-Send = Callable[[Event], Awaitable[None]]
-# What the client side yields: a GA event, a problem with what it sent, or None
-# once it has gone.
-Receive = Callable[[], Awaitable[Event | ProtocolError | None]]
 
 # Waits between reconnection attempts; the last one repeats until the deadline.
 BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
@@ -46,7 +41,7 @@ BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
 
 @dataclass
 class Relay:
-    """Where the upstream is and how to reach it; `serve` runs one client session."""
+    """Where the upstream is and how to reach it."""
 
     url: str
     model: str | None
@@ -64,14 +59,6 @@ class Relay:
             return self.url
         return f"{self.url}{'&' if '?' in self.url else '?'}{urlencode({'model': self.model})}"
 
-    async def serve(self, *, receive: Receive, send: Send, context: ToolContext,
-                    conversation: ConversationLog, tools: list[str],
-                    session: dict[str, Any]) -> str | None:
-        """Bridge one client until it leaves (None) or the relay ends its session (why)."""
-        bridge = RelayBridge(log=conversation, server_tools=self.tools.schemas(tools),
-                             session=session, usage_cap=self.usage_cap)
-        return await RelayConnection(self, bridge, send, context).run(receive)
-
 
 class RelayConnection:
     def __init__(self, relay: Relay, bridge: RelayBridge, send: Send,
@@ -83,33 +70,44 @@ class RelayConnection:
         self._upstream: ClientConnection | None = None
         self._lock = asyncio.Lock()
         self._tools: dict[str, asyncio.Task[None]] = {}
+        self._reader: asyncio.Task[None] | None = None
         self._ended = asyncio.Event()
         self._end_reason: str | None = None
 
-    async def run(self, receive: Receive) -> str | None:
-        client = asyncio.create_task(self._from_client(receive))
-        upstream = asyncio.create_task(self._from_upstream())
-        ended = asyncio.create_task(self._ended.wait())
+    async def start(self) -> None:
+        self._reader = asyncio.create_task(self._from_upstream())
+
+    async def handle(self, event: Event) -> None:
+        self.bridge.client_event(event)
+        await self._flush()
+
+    async def audio(self, pcm: np.ndarray) -> None:
+        self.bridge.client_audio(pcm)
+        await self._flush()
+
+    async def reject(self, err: ProtocolError) -> None:
+        """A problem with what the client sent: the client's to know, not the upstream's."""
+        await self._send(err.to_event())
+
+    async def ended(self) -> str | None:
+        """Wait until the relay ends the session itself; why (None: the upstream side
+        stopped unexpectedly)."""
+        assert self._reader is not None
+        waiter = asyncio.create_task(self._ended.wait())
         try:
-            await asyncio.wait({client, upstream, ended}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({self._reader, waiter}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (client, upstream, ended, *self._tools.values()):
-                task.cancel()
-            await asyncio.gather(client, upstream, ended, *self._tools.values(),
-                                 return_exceptions=True)
-            if self._upstream is not None:
-                await self._upstream.close()
-            self._log_usage()
+            waiter.cancel()
         return self._end_reason
 
-    # ------------------------------------------------------------------ the two sides
-    async def _from_client(self, receive: Receive) -> None:
-        while (event := await receive()) is not None:
-            if isinstance(event, ProtocolError):
-                await self._send(event.to_event())
-                continue
-            self.bridge.client_event(event)
-            await self._flush()
+    async def close(self) -> None:
+        tasks = [t for t in (self._reader, *self._tools.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._upstream is not None:
+            await self._upstream.close()
+        self._log_usage()
 
     async def _from_upstream(self) -> None:
         """Read upstream until it drops; then reconnect and go on."""

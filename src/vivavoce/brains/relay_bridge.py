@@ -17,6 +17,7 @@ upstream like any other; those answers are not the client's business and are dro
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
 import json
@@ -24,11 +25,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from vivavoce.audio.formats import FORMATS, Encoder
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
-from vivavoce.session.conversation_log import ConversationLog
-
-Event = dict[str, Any]
+from vivavoce.store.log import ConversationLog
+from vivavoce.tools import offer
+from vivavoce.types import Event, Usage
 
 # The event_id prefix of everything the relay itself sends upstream.
 OWN_PREFIX = "evt_relay_"
@@ -65,26 +69,6 @@ class EndSession:
 
 
 Command = RunServerTool | CancelServerTool | Metered | EndSession
-
-
-@dataclass
-class Usage:
-    input_text: int = 0
-    input_audio: int = 0
-    input_cached: int = 0
-    output_text: int = 0
-    output_audio: int = 0
-    total: int = 0
-
-    def add(self, usage: dict[str, Any]) -> None:
-        given = usage.get("input_token_details") or {}
-        taken = usage.get("output_token_details") or {}
-        self.input_text += given.get("text_tokens") or 0
-        self.input_audio += given.get("audio_tokens") or 0
-        self.input_cached += given.get("cached_tokens") or 0
-        self.output_text += taken.get("text_tokens") or 0
-        self.output_audio += taken.get("audio_tokens") or 0
-        self.total += usage.get("total_tokens") or 0
 
 
 @dataclass
@@ -128,6 +112,8 @@ class RelayBridge:
         self._to_client: list[Event] = []
         self._to_upstream: list[Event] = []
         self._commands: list[Command] = []
+        # The upstream session's input audio format, for audio that came without JSON.
+        self._input_encoder = Encoder(FORMATS["audio/pcm"])
 
     # ------------------------------------------------------------------ outputs
     def drain(self) -> tuple[list[Event], list[Event], list[Command]]:
@@ -148,13 +134,10 @@ class RelayBridge:
 
     # ------------------------------------------------------------------ tools
     def _tools(self) -> list[dict[str, Any]]:
-        """The client's tools, then the server's that the client did not shadow."""
-        mine = {t.get("name") for t in self._client_tools}
-        return self._client_tools + [t for n, t in self._server_tools.items() if n not in mine]
+        return offer(self._client_tools, self._server_tools)[0]
 
     def _serves(self, name: str) -> bool:
-        return name in self._server_tools and \
-            name not in {t.get("name") for t in self._client_tools}
+        return name in offer(self._client_tools, self._server_tools)[1]
 
     def _client_view(self, session: dict[str, Any]) -> dict[str, Any]:
         """A session object as the client set it: without the server's tools, and under
@@ -233,17 +216,24 @@ class RelayBridge:
             event = {**event, "session": session}
         elif type_ == "response.create" and isinstance(event.get("response"), dict) \
                 and isinstance(event["response"].get("tools"), list):
-            mine = event["response"]["tools"]
-            names = {t.get("name") for t in mine if isinstance(t, dict)}
-            extra = [t for n, t in self._server_tools.items() if n not in names]
-            event = {**event, "response": {**event["response"], "tools": mine + extra}}
+            tools = offer(event["response"]["tools"], self._server_tools)[0]
+            event = {**event, "response": {**event["response"], "tools": tools}}
         elif type_ == "response.cancel":
             self._cancel_tools()
         self._to_upstream.append(event)
 
+    def client_audio(self, pcm: np.ndarray) -> None:
+        """Input audio that came as audio (int16, 24 kHz), appended in the session's format."""
+        data = self._input_encoder.encode(pcm)
+        if data:
+            self.client_event({"type": "input_audio_buffer.append",
+                               "audio": base64.b64encode(data).decode()})
+
     # ------------------------------------------------------------------ upstream → client
     def upstream_event(self, event: Event) -> None:
         type_ = event.get("type")
+        if type_ in ("session.created", "session.updated"):
+            self._follow_input_format(event.get("session"))
         cause = (event.get("error") or {}).get("event_id") if type_ == "error" else None
         if cause in self._own_sent:
             # A problem with the relay's own event: still the client's to know (its
@@ -279,6 +269,13 @@ class RelayBridge:
         if type_ == "response.done":
             self._response_done(event.get("response") or {})
 
+    def _follow_input_format(self, session: Any) -> None:
+        audio = session.get("audio") if isinstance(session, dict) else None
+        fmt = ((audio or {}).get("input") or {}).get("format") or {}
+        kind = fmt.get("type") if isinstance(fmt, dict) else None
+        if kind in FORMATS and kind != self._input_encoder.format.type:
+            self._input_encoder = Encoder(FORMATS[kind])
+
     def _announce(self, session: dict[str, Any]) -> None:
         """The client's one session.created, once the first upstream session is set up."""
         if not self._announced:
@@ -303,19 +300,19 @@ class RelayBridge:
         self._active = None
         usage = response.get("usage")
         if isinstance(usage, dict):
-            self.usage.add(usage)
+            self.usage.add(Usage.from_wire(usage))
             self._commands.append(Metered(usage))
         pending = self._pending.get(response.get("id", ""))
         if pending is not None:
             pending.done = True
             self._follow_up(response.get("id", ""))
-        if self._usage_cap is not None and self.usage.total >= self._usage_cap \
+        if self._usage_cap is not None and self.usage.total_tokens >= self._usage_cap \
                 and not self._ended:
             self._ended = True
             self._tell_client(_error(
                 "session_usage_limit", f"This session has used its allowance of "
-                f"{self._usage_cap} tokens ({self.usage.total} used). Goodbye; start a new "
-                "session to go on.", "invalid_request_error"))
+                f"{self._usage_cap} tokens ({self.usage.total_tokens} used). Goodbye; start a "
+                "new session to go on.", "invalid_request_error"))
             self._commands.append(EndSession("usage limit reached"))
 
     # ------------------------------------------------------------------ tool results

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from vivavoce.types import Usage
+
 # Chat messages use the OpenAI chat-completions shape (role/content/tool_calls/
 # tool_call_id): every LLM runtime we target already speaks it.
 Message = dict[str, Any]
@@ -35,7 +37,7 @@ class VADStream(Protocol):
 
 
 class VAD(Protocol):
-    sample_rate: int  # 16000
+    sample_rate: int  # SPEECH_RATE
     frame_samples: int  # 512 for Silero
 
     def stream(self) -> VADStream: ...
@@ -69,13 +71,6 @@ class ToolCall:
     call_id: str = ""
 
 
-@dataclass
-class Usage:
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_tokens: int = 0
-
-
 LLMChunk = TextDelta | ToolCallStarted | ToolCall | Usage
 
 
@@ -107,7 +102,8 @@ class TTS(Protocol):
     voices: list[str]
     default_voice: str
 
-    def synthesize(self, text: str, voice: str | None,
-                   cancel: threading.Event) -> Iterator[np.ndarray]:
-        """Yield int16 mono PCM chunks at `sample_rate` as they are made."""
+    def synthesize(self, text: str, voice: str | None, cancel: threading.Event,
+                   speed: float = 1.0) -> Iterator[np.ndarray]:
+        """Yield int16 mono PCM chunks at `sample_rate` as they are made; `speed` is the
+        speaking rate (the Realtime API's 0.25–1.5, 1 = the voice's own)."""
         ...

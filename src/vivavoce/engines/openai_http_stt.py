@@ -7,10 +7,10 @@ import wave
 
 import numpy as np
 
+from vivavoce.audio.formats import SPEECH_RATE
+
 from ._http import Endpoint
 from .base import EngineError
-
-_SR = 16000
 
 
 class OpenAIHTTPSTT:
@@ -42,6 +42,6 @@ def _wav(audio: np.ndarray) -> bytes:
     with wave.open(buf, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(_SR)
+        w.setframerate(SPEECH_RATE)
         w.writeframes(pcm.tobytes())
     return buf.getvalue()

@@ -25,12 +25,14 @@ class OpenAIHTTPTTS:
         self.default_voice = default_voice
         self._endpoint = Endpoint(base_url, api_key, timeout)
 
-    def synthesize(self, text: str, voice: str | None,
-                   cancel: threading.Event) -> Iterator[np.ndarray]:
+    def synthesize(self, text: str, voice: str | None, cancel: threading.Event,
+                   speed: float = 1.0) -> Iterator[np.ndarray]:
         if cancel.is_set() or not text.strip():
             return
         body = {"model": self.model, "input": text, "voice": voice or self.default_voice,
                 "response_format": "pcm"}
+        if speed != 1.0:
+            body["speed"] = speed
         with self._endpoint.post("/audio/speech", json=body) as r:
             odd = b""  # network chunks may split a sample
             for data in r.iter_bytes():

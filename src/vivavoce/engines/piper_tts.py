@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -36,15 +37,19 @@ class PiperTTS:
         self.sample_rate: int = self._voice.config.sample_rate
         self.voices = [voice]
         self.default_voice = voice
-        self._config = None if noise else SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+        self._config = SynthesisConfig() if noise else \
+            SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+        self._length_scale = self._voice.config.length_scale
 
-    def synthesize(self, text: str, voice: str | None,
-                   cancel: threading.Event) -> Iterator[np.ndarray]:
+    def synthesize(self, text: str, voice: str | None, cancel: threading.Event,
+                   speed: float = 1.0) -> Iterator[np.ndarray]:
         if voice not in (None, *self.voices):
             raise ValueError(f"unknown voice {voice!r}; available: {', '.join(self.voices)}")
         if cancel.is_set() or not text.strip():
             return
-        for chunk in self._voice.synthesize(text, self._config):
+        # Piper stretches phonemes: a longer length scale is slower speech, same pitch.
+        config = dataclasses.replace(self._config, length_scale=self._length_scale / speed)
+        for chunk in self._voice.synthesize(text, config):
             yield chunk.audio_int16_array
             if cancel.is_set():
                 return

@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-_SR = 16000
+from vivavoce.audio.formats import SPEECH_RATE
+
 _FRAME = 512
 _CONTEXT = 64  # v5/v6 models see the last 64 samples of the previous frame too
 
 
 class SileroVAD:
-    sample_rate = _SR
+    sample_rate = SPEECH_RATE
     frame_samples = _FRAME
 
     def __init__(self, model_path: str | Path) -> None:
@@ -32,7 +33,7 @@ class SileroVAD:
 class SileroVADStream:
     def __init__(self, session: ort.InferenceSession) -> None:
         self._session = session  # InferenceSession.run is thread-safe
-        self._sr = np.array(_SR, dtype=np.int64)
+        self._sr = np.array(SPEECH_RATE, dtype=np.int64)
         self.reset()
 
     def reset(self) -> None:

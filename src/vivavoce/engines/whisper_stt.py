@@ -19,7 +19,8 @@ import numpy as np
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 
-SAMPLE_RATE = 16000
+from vivavoce.audio.formats import SPEECH_RATE
+
 # Silence after the utterance: with less the decoder repeats itself more
 # often; 10 s measured as accurate as the full window (benchmarks/stt.py).
 PAD_S = 10.0
@@ -48,7 +49,7 @@ class WhisperSTT:
             return ""
         audio = audio.astype(np.float32, copy=False)
         language = "en" if self._english_only else language
-        if self.short_window and language and len(audio) <= SHORT_WINDOW_MAX_S * SAMPLE_RATE:
+        if self.short_window and language and len(audio) <= SHORT_WINDOW_MAX_S * SPEECH_RATE:
             return self._short_window(audio, language, prompt)
         segments, _ = self._model.transcribe(
             audio,
@@ -62,14 +63,14 @@ class WhisperSTT:
         return "".join(s.text for s in segments).strip()
 
     def _short_window(self, audio: np.ndarray, language: str, prompt: str | None) -> str:
-        padded = np.concatenate([audio, np.zeros(int(PAD_S * SAMPLE_RATE), np.float32)])
+        padded = np.concatenate([audio, np.zeros(int(PAD_S * SPEECH_RATE), np.float32)])
         mel = self._model.feature_extractor(padded, padding=0)
         mel = mel[:, : mel.shape[-1] // 2 * 2]  # the encoder's convolution halves it
         tokenizer = Tokenizer(self._model.hf_tokenizer, self._model.model.is_multilingual,
                               task="transcribe", language=language)
         prefix = [tokenizer.sot_prev, *tokenizer.encode(" " + prompt.strip())] if prompt else []
         start = [*prefix, *tokenizer.sot_sequence, tokenizer.no_timestamps]
-        max_new = int(TOKENS_PER_S * len(audio) / SAMPLE_RATE) + 10
+        max_new = int(TOKENS_PER_S * len(audio) / SPEECH_RATE) + 10
         result = self._model.model.generate(
             self._model.encode(mel), [start], beam_size=1, max_length=len(start) + max_new,
             suppress_blank=True, suppress_tokens=[-1])

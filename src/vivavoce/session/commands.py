@@ -2,43 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any
+import enum
+from dataclasses import dataclass
 
 import numpy as np
 
-
-@dataclass
-class ResponseRequest:
-    """Everything a brain needs to produce one response."""
-
-    response_id: str
-    instructions: str
-    items: list[dict[str, Any]]  # context, GA conversation items in order
-    tools: list[dict[str, Any]] = field(default_factory=list)
-    tool_choice: str | dict[str, Any] = "auto"
-    modalities: list[str] = field(default_factory=lambda: ["audio"])
-    voice: str = "alloy"
-    speed: float = 1.0
-    temperature: float = 0.8
-    max_output_tokens: int | None = None
-    # Server-side instructions clients never see (e.g. the escape room's code).
-    private_instructions: str = ""
-
-    def same_as(self, other: ResponseRequest) -> bool:
-        """Whether `other` asks for exactly this response; ids only name, so they may differ."""
-        return _unnamed(self) == _unnamed(other)
+from vivavoce.types import ResponseRequest
 
 
-def _unnamed(request: ResponseRequest) -> ResponseRequest:
-    items = [{k: v for k, v in item.items() if k != "id"} for item in request.items]
-    return replace(request, response_id="", items=items)
+class Purpose(enum.Enum):
+    """What a transcription is for; its result is routed by this, not by its id."""
+
+    ITEM = "item"  # a user audio item's transcript
+    PAUSE = "pause"  # the turn so far, at the user's first pause (it may be the whole turn)
+    PARTIAL = "partial"  # the turn so far while the user speaks, to prefill with
 
 
 @dataclass
 class Transcribe:
-    item_id: str
+    item_id: str  # the item, or for PAUSE and PARTIAL the name of this guess
     audio: np.ndarray  # int16, 24 kHz
+    purpose: Purpose = Purpose.ITEM
     language: str | None = None
     prompt: str | None = None
 
@@ -72,7 +56,6 @@ class Cancel:
 class RunTool:
     """Run a server tool the model called; answer with Session.tool_result."""
 
-    response_id: str
     call_id: str
     name: str
     arguments: str

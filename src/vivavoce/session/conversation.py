@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
 
 from vivavoce.protocol.errors import ProtocolError
-
-Item = dict[str, Any]
+from vivavoce.types import Item
 
 
 class Conversation:
@@ -14,7 +13,7 @@ class Conversation:
         self.id = conversation_id
         self._items: list[Item] = []
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Item]:
         return iter(list(self._items))
 
     def __len__(self) -> int:

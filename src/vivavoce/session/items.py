@@ -10,8 +10,7 @@ import numpy as np
 
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
-
-Item = dict[str, Any]
+from vivavoce.types import Item
 
 _CONTENT_TYPES = {
     "user": {"input_text", "input_audio"},

@@ -16,12 +16,15 @@ from vivavoce.brains.relay import Relay
 from vivavoce.engines.base import VAD
 from vivavoce.personas import PERSONAS, get_persona
 from vivavoce.protocol.errors import ProtocolError
+from vivavoce.runtime import Runner
+from vivavoce.runtime.backends import backend_for
+from vivavoce.runtime.setup import persona_session
 from vivavoce.session.config import apply_update
-from vivavoce.session.conversation_log import ConversationLog
 from vivavoce.settings import Settings
-from vivavoce.tools import ToolContext, ToolRegistry, builtin
+from vivavoce.store import JsonDirectoryStore
+from vivavoce.tools import ToolRegistry, builtin
 from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
-from vivavoce.transports.realtime_ws import persona_session, realtime_endpoint
+from vivavoce.transports.realtime_ws import realtime_endpoint
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Long enough to open the socket; a session outlives the secret that opened it.
@@ -46,18 +49,18 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
     default_persona = get_persona(settings.persona)
     base_config = persona_session(settings, default_persona)
     app.state.auth = auth
+    backend = backend_for(brain, vad, tools or builtin.registry, settings.speculative_stt)
+    store = JsonDirectoryStore(settings.conversation_log_dir) \
+        if settings.conversation_log_dir else None
+    runner = Runner(settings, backend, store)
+    app.state.runner = runner
     # Live sessions, for operators and tests: session id → the tool context of each open
     # connection (the escape room's code and door live in its `state`). Never sent to clients.
-    sessions: dict[str, ToolContext] = {}
-    app.state.sessions = sessions
-    conversations: dict[str, ConversationLog] = {}
-    app.state.conversations = conversations
+    app.state.sessions = runner.sessions.tool_contexts()
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
-        await realtime_endpoint(websocket, auth=auth, brain=brain, vad=vad, settings=settings,
-                                tools=tools or builtin.registry, sessions=sessions,
-                                conversations=conversations)
+        await realtime_endpoint(websocket, auth=auth, runner=runner)
 
     @app.get("/v1/sessions/{session_id}/items")
     async def session_items(session_id: str, request: Request) -> dict[str, Any]:
@@ -65,10 +68,10 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
         allowed, used_secret = auth.check(bearer(request.headers, []))
         if not allowed or used_secret is not None:
             raise HTTPException(401, "A valid API key is required to read conversations.")
-        conversation = conversations.get(session_id)
-        if conversation is None:
+        live = runner.sessions.get(session_id)
+        if live is None:
             raise HTTPException(404, f"No open session {session_id}.")
-        return {"session_id": session_id, "items": conversation.items()}
+        return {"session_id": session_id, "items": live.log.items()}
 
     @app.get("/v1/personas")
     async def personas() -> dict[str, Any]:
@@ -79,7 +82,7 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
     @app.get("/healthz")
     async def health() -> dict[str, Any]:
         return {"status": "ok", "brain": settings.brain, "model": settings.model,
-                "voices": list(brain.voices)}
+                "voices": backend.voices}
 
     @app.get("/metrics")
     async def metrics() -> Response:

@@ -1,9 +1,10 @@
 """Runs a sans-I/O Session against a Brain on asyncio: the I/O half of a session.
 
-Client events go in through `handle`; the session's commands become tasks
-(transcription, responses); everything the session emits is sent in order
-through `send`, one flush at a time. A response the session starts ahead
-(`Prepare`) runs at once, its output held until the session adopts it.
+Client events go in through `handle` (raw input audio through `audio`); the session's
+commands become tasks (transcription, responses, server tools); everything the
+session emits is sent in order through `send`, one flush at a time. A response the
+session starts ahead (`Prepare`) runs at once, its output held until the session
+adopts it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any
 
-from vivavoce import metrics
+import numpy as np
+
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.brains.base import AudioOut, Brain, BrainOutput, Mark
-from vivavoce.engines.base import TextDelta, ToolCall, ToolCallStarted, Usage
+from vivavoce.engines.base import TextDelta, ToolCall, ToolCallStarted
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session.commands import (
     Cancel,
@@ -32,12 +33,11 @@ from vivavoce.session.commands import (
     Transcribe,
 )
 from vivavoce.session.session import Session
-from vivavoce.session.spans import SPANS_EVENT
 from vivavoce.tools import ToolContext, ToolRegistry
+from vivavoce.types import Event, Send, Usage
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
 # A brain output and when it was made (held output is sent later than that).
 Made = tuple[BrainOutput, float]
 
@@ -81,12 +81,9 @@ async def _timed(outputs: AsyncIterator[BrainOutput],
 class SessionDriver:
     def __init__(self, session: Session, brain: Brain, send: Send,
                  clock: Callable[[], float] = time.monotonic,
-                 extensions: bool = False, tools: ToolRegistry | None = None,
-                 tool_context: ToolContext | None = None,
+                 tools: ToolRegistry | None = None, tool_context: ToolContext | None = None,
                  fillers: Sequence[str] = ()) -> None:
         self.session = session
-        # Whether the client asked for vivavoce's extension events (turn spans).
-        self.extensions = extensions
         self.brain = brain
         self._send = send
         self._clock = clock
@@ -102,8 +99,12 @@ class SessionDriver:
     async def start(self) -> None:
         await self.flush()
 
-    async def handle(self, raw: str | bytes | dict[str, Any]) -> None:
+    async def handle(self, raw: str | bytes | Event) -> None:
         self.session.receive(raw, self._clock())
+        await self.flush()
+
+    async def audio(self, pcm: np.ndarray) -> None:
+        self.session.append_audio(pcm, self._clock())
         await self.flush()
 
     async def reject(self, err: ProtocolError) -> None:
@@ -117,10 +118,6 @@ class SessionDriver:
             for command in commands:
                 self._execute(command)
             for event in events:
-                if event["type"] == SPANS_EVENT:
-                    metrics.record_turn(event)
-                    if not self.extensions:
-                        continue
                 await self._send(event)
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
@@ -172,11 +169,12 @@ class SessionDriver:
         self.session.tool_result(command.call_id, output, self._clock())
         await self.flush()
 
-    async def _say_filler(self, rid: str, voice: str) -> None:
+    async def _say_filler(self, rid: str, voice: str, speed: float) -> None:
         """A tool call is coming: say something short instead of going silent for the
         call, the tool and the model's second pass."""
         assert self._fillers is not None
-        async with contextlib.aclosing(self.brain.speak(next(self._fillers), voice)) as speech:
+        async with contextlib.aclosing(self.brain.speak(next(self._fillers), voice,
+                                                        speed)) as speech:
             async for out in speech:
                 self.session.response_audio(rid, out.pcm, out.text, self._clock())
                 await self.flush()
@@ -210,7 +208,8 @@ class SessionDriver:
                     elif isinstance(out, ToolCallStarted):
                         session.response_mark(rid, "tool_call_start", made)
                         if command.request.modalities == ["audio"] and self._fillers:
-                            filler = self._spawn(self._say_filler(rid, command.request.voice))
+                            filler = self._spawn(self._say_filler(
+                                rid, command.request.voice, command.request.speed))
                         continue
                     elif isinstance(out, ToolCall):
                         if filler is not None:
@@ -234,6 +233,11 @@ class SessionDriver:
             self._responses.pop(rid, None)
         session.response_finish(rid, error, usage, self._clock())
         await self.flush()
+
+    async def ended(self) -> str:
+        """A local session never ends on its own: only when its client leaves."""
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         for task in list(self._tasks):

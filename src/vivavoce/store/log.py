@@ -2,19 +2,15 @@
 
 Built from the GA server events a client is sent, so it records the same thing for
 any brain: the user's words (once transcribed), the assistant's, tool calls and their
-outputs. It is what a relay replays into a fresh upstream session after a drop.
+outputs. It is what a relay replays into a fresh upstream session after a drop, and
+what a `ConversationStore` saves. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import os
-import time
-from pathlib import Path
-from typing import Any
 
-Item = dict[str, Any]
+from vivavoce.types import Event, Item
 
 
 class ConversationLog:
@@ -24,7 +20,7 @@ class ConversationLog:
         self._items: dict[str, Item] = {}
         self._final: set[str] = set()
 
-    def observe(self, event: dict[str, Any]) -> bool:
+    def observe(self, event: Event) -> bool:
         """Take in one GA server event; True when a finalized item changed."""
         type_ = event.get("type")
         item = event.get("item")
@@ -54,7 +50,7 @@ class ConversationLog:
             return True
         return False
 
-    def _place(self, item: Item, event: dict[str, Any]) -> None:
+    def _place(self, item: Item, event: Event) -> None:
         """Where the event says: after `previous_item_id`, first when that is null,
         last when the event does not say."""
         item_id = item.get("id")
@@ -82,15 +78,6 @@ class ConversationLog:
             if replayed is not None:
                 out.append(replayed)
         return out
-
-    def write(self, directory: Path) -> None:
-        """Save the log as `<directory>/<session_id>.json`, replacing it atomically."""
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{self.session_id}.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps({"session_id": self.session_id, "saved_at": time.time(),
-                                   "items": self.items()}, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
 
 
 def _replay_item(item: Item) -> Item | None:

@@ -1,0 +1,134 @@
+"""The sessions open right now, and who hears each: the client that opened it and any
+that joined it (a backend on the sideband, say). Every server event goes through
+`LiveSession.publish`: into the conversation log (saved before it is sent), then to
+each listener."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from vivavoce import metrics
+from vivavoce.audio.formats import FORMATS, Decoder
+from vivavoce.runtime.transport import AudioPlayer, Transport
+from vivavoce.session.spans import SPANS_EVENT
+from vivavoce.store import ConversationLog, ConversationStore
+from vivavoce.tools import ToolContext
+from vivavoce.types import Event
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Listener:
+    transport: Transport
+    extensions: bool  # vivavoce's own events (turn spans) too
+    # For a transport that plays audio itself: the wire format of each response's
+    # audio, and a decoder per response.
+    formats: dict[str, str] = field(default_factory=dict)
+    decoders: dict[str, Decoder] = field(default_factory=dict)
+
+    async def deliver(self, event: Event) -> None:
+        type_ = event["type"]
+        if type_ == SPANS_EVENT and not self.extensions:
+            return
+        if isinstance(self.transport, AudioPlayer):
+            if type_ == "response.output_audio.delta":
+                await self._play(event)
+                return
+            self._track(event)
+        await self.transport.send(event)
+
+    def _track(self, event: Event) -> None:
+        response = event.get("response") or {}
+        if event["type"] == "response.created":
+            # A relayed upstream may leave the format out: then it is the default.
+            output = (response.get("audio") or {}).get("output") or {}
+            self.formats[response.get("id", "")] = (output.get("format") or {}).get(
+                "type", "audio/pcm")
+        elif event["type"] == "response.done":
+            self.formats.pop(response.get("id", ""), None)
+            self.decoders.pop(response.get("id", ""), None)
+
+    async def _play(self, event: Event) -> None:
+        assert isinstance(self.transport, AudioPlayer)
+        rid = event["response_id"]
+        decoder = self.decoders.get(rid)
+        if decoder is None:
+            decoder = self.decoders[rid] = Decoder(FORMATS[self.formats.get(rid, "audio/pcm")])
+        await self.transport.play(rid, event["item_id"], decoder.decode(
+            base64.b64decode(event["delta"])))
+
+
+class LiveSession:
+    def __init__(self, session_id: str, tools: ToolContext,
+                 store: ConversationStore | None = None) -> None:
+        self.id = session_id
+        self.tools = tools  # per-session tool state (the escape room's door)
+        self.log = ConversationLog(session_id)
+        self._store = store
+        self._listeners: list[_Listener] = []
+
+    def listen(self, transport: Transport, extensions: bool = False) -> None:
+        self._listeners.append(_Listener(transport, extensions))
+
+    def leave(self, transport: Transport) -> None:
+        self._listeners = [li for li in self._listeners if li.transport is not transport]
+
+    async def publish(self, event: Event) -> None:
+        """One server event to everyone listening; a finalized item is stored first."""
+        if self.log.observe(event) and self._store is not None:
+            await self._store.save(self.id, self.log.items())
+        if event["type"] == SPANS_EVENT:
+            metrics.record_turn(event)
+        for index, listener in enumerate(list(self._listeners)):
+            if index == 0:  # the client that opened the session: its failure is the session's
+                await listener.deliver(event)
+                continue
+            try:
+                await listener.deliver(event)
+            except Exception as exc:  # a joined listener that fails leaves; the session goes on
+                log.warning("session %s: a listener left (%s)", self.id, exc)
+                self.leave(listener.transport)
+
+
+class LiveSessions(Mapping[str, LiveSession]):
+    """Open sessions by id (operators read their logs; listeners join them)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, LiveSession] = {}
+
+    def add(self, session: LiveSession) -> None:
+        self._open[session.id] = session
+
+    def remove(self, session_id: str) -> None:
+        self._open.pop(session_id, None)
+
+    def __getitem__(self, session_id: str) -> LiveSession:
+        return self._open[session_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._open)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def tool_contexts(self) -> Mapping[str, ToolContext]:
+        """The same sessions, as the tool state of each (a live view)."""
+        return _ToolContexts(self)
+
+
+class _ToolContexts(Mapping[str, ToolContext]):
+    def __init__(self, sessions: LiveSessions) -> None:
+        self._sessions = sessions
+
+    def __getitem__(self, session_id: str) -> ToolContext:
+        return self._sessions[session_id].tools
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sessions)
+
+    def __len__(self) -> int:
+        return len(self._sessions)

@@ -1,0 +1,98 @@
+"""Shapes every package shares, defined once (like Starlette's `types.py`).
+
+No logic beyond plain conversions: session, brains, store, runtime and transports all
+import from here, and this module imports nothing of theirs, so the packages depend
+one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from vivavoce.protocol.errors import ProtocolError
+
+# A Realtime event (client or server) in its JSON shape, GA dialect.
+Event = dict[str, Any]
+# A conversation item in its GA wire shape (`realtime.item`).
+Item = dict[str, Any]
+# Hands one server event to whoever listens (a transport, a relay's client side).
+Send = Callable[[Event], Awaitable[None]]
+# The client's next event in GA form, a problem with what it sent, or None once it left.
+Receive = Callable[[], Awaitable[Event | ProtocolError | None]]
+
+
+@dataclass
+class ResponseRequest:
+    """Everything a brain needs to produce one response."""
+
+    response_id: str
+    instructions: str
+    items: list[Item]  # context, GA conversation items in order
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str | dict[str, Any] = "auto"
+    modalities: list[str] = field(default_factory=lambda: ["audio"])
+    voice: str = "alloy"
+    speed: float = 1.0
+    temperature: float = 0.8
+    max_output_tokens: int | None = None
+    # Server-side instructions clients never see (e.g. the escape room's code).
+    private_instructions: str = ""
+
+    def same_as(self, other: ResponseRequest) -> bool:
+        """Whether `other` asks for exactly this response; ids only name, so they may differ."""
+        return _unnamed(self) == _unnamed(other)
+
+
+def _unnamed(request: ResponseRequest) -> ResponseRequest:
+    items = [{k: v for k, v in item.items() if k != "id"} for item in request.items]
+    return replace(request, response_id="", items=items)
+
+
+@dataclass
+class Usage:
+    """Token counts in the wire's terms: of one response, or summed over a session.
+
+    `input_tokens` and `output_tokens` include the audio tokens counted beside them.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    input_audio_tokens: int = 0
+    output_audio_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @classmethod
+    def from_wire(cls, usage: dict[str, Any]) -> Usage:
+        """A `response.done` usage object."""
+        given = usage.get("input_token_details") or {}
+        taken = usage.get("output_token_details") or {}
+        return cls(input_tokens=usage.get("input_tokens") or 0,
+                   output_tokens=usage.get("output_tokens") or 0,
+                   cached_tokens=given.get("cached_tokens") or 0,
+                   input_audio_tokens=given.get("audio_tokens") or 0,
+                   output_audio_tokens=taken.get("audio_tokens") or 0)
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cached_tokens += other.cached_tokens
+        self.input_audio_tokens += other.input_audio_tokens
+        self.output_audio_tokens += other.output_audio_tokens
+
+    def wire(self) -> dict[str, Any]:
+        """The `usage` object of a `response.done`."""
+        return {
+            "total_tokens": self.total_tokens,
+            "input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+            "input_token_details": {"text_tokens": self.input_tokens - self.input_audio_tokens,
+                                    "audio_tokens": self.input_audio_tokens,
+                                    "cached_tokens": self.cached_tokens},
+            "output_token_details": {"text_tokens": self.output_tokens - self.output_audio_tokens,
+                                     "audio_tokens": self.output_audio_tokens},
+        }
