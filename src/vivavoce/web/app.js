@@ -1,8 +1,10 @@
 // The conversation: wires mic → server → player, keeps the orb's state, the turn timings
 // and the barge-in bookkeeping. Each collaborator has one job: capture.js (mic),
-// player.js (speaker), realtime.js (socket), orb.js (canvas), ui.js (DOM).
+// player.js (speaker), realtime.js (socket), orb.js (canvas), ui.js (DOM),
+// escape-room.js (the Enigma's door). All mutable state lives in `app` below.
 
 import { Capture } from "./capture.js";
+import { EscapeRoom } from "./escape-room.js";
 import { Player, RATE } from "./player.js";
 import { RealtimeClient, fetchClientSecret, fetchPersonas, fetchVoices } from "./realtime.js";
 import { Orb } from "./orb.js";
@@ -31,38 +33,47 @@ const debug = (window.vivavoce = {
   receivedMs: {}, // item_id → ms of audio received
   doorOpen: false, // the escape room's door (the Enigma persona) has been unlocked
   doorTries: [], // {call_id, unlocked} for each unlock_door result, in order
-  audio: () => ({ mic: micCtx && micCtx.state, micRate: micCtx && micCtx.sampleRate,
-    player: playCtx && playCtx.state, capturing: capture !== null }),
+  audio: () => ({ mic: app.micCtx && app.micCtx.state, micRate: app.micCtx && app.micCtx.sampleRate,
+    player: app.playCtx && app.playCtx.state, capturing: app.capture !== null }),
 });
+const room = new EscapeRoom(debug);
 
-let client = null;
-let player = null;
-let capture = null;
-let micCtx = null;
-let playCtx = null;
-let running = false;
-let state = "idle";
+// What one conversation keeps track of; a new one starts with a new session or character.
+function newConversation() {
+  return {
+    response: null, // id of the response in progress
+    turn: null, // the turn waiting for its first audio
+    followUp: null, // timer: a server tool is running and its answer should follow
+    audioDone: new Set(), // items whose audio has fully arrived
+    cutItems: new Set(), // items the person interrupted: later audio/text is ignored
+    received: new Map(), // item_id → samples received
+    contentIndex: new Map(), // item_id → content_index of its audio part
+    captions: new Map(), // item_id → [{at, text}] words waiting for their audio
+    partials: new Map(), // user item_id → transcription so far
+    toolNames: new Map(), // call_id → tool name, to know what a function_call_output answers
+    toolResults: new Set(), // call_ids whose output was shown (it arrives as added, then done)
+  };
+}
 
-// Per-session bookkeeping.
-let response = null; // id of the response in progress
-let turn = null; // the turn waiting for its first audio
-let followUp = null; // timer: a server tool is running and its answer should follow
-let turnCount = 0;
-const audioDone = new Set(); // items whose audio has fully arrived
-const cutItems = new Set(); // items the person interrupted: later audio/text is ignored
-const received = new Map(); // item_id → samples received
-const contentIndex = new Map(); // item_id → content_index of its audio part
-const captions = new Map(); // item_id → [{at, text}] words waiting for their audio
-const partials = new Map(); // user item_id → transcription so far
-const toolNames = new Map(); // call_id → tool name, to know what a function_call_output answers
-const toolResults = new Set(); // call_ids whose output was shown (it arrives as added, then done)
-let persona = null; // the character the open session was started with
-let sentSamples = 0;
-const sentLog = []; // {end, t}: when the audio up to sample `end` left the page
+// Everything that changes while the page runs, in one place.
+const app = {
+  client: null,
+  player: null,
+  capture: null,
+  micCtx: null,
+  playCtx: null,
+  running: false,
+  state: "idle", // the orb's: idle | listening | thinking | speaking
+  persona: null, // the character the open session was started with
+  turnCount: 0,
+  sentSamples: 0,
+  sentLog: [], // {end, t}: when the audio up to sample `end` left the page
+  conv: newConversation(),
+};
 
 function setState(next) {
-  if (next === state) return;
-  state = next;
+  if (next === app.state) return;
+  app.state = next;
   debug.state = next;
   debug.stateLog.push({ state: next, t: Math.round(performance.now()) });
   orb.setState(next);
@@ -70,7 +81,7 @@ function setState(next) {
 }
 
 function send(event) {
-  if (!client || !client.send(event)) return false;
+  if (!app.client || !app.client.send(event)) return false;
   debug.sent.push(event.type);
   return true;
 }
@@ -110,7 +121,7 @@ function sessionConfig(saved) {
 }
 
 async function start() {
-  running = true;
+  app.running = true;
   ui.clearBanner();
   if (!window.AudioWorkletNode) {
     fail("This browser cannot run the audio engine (AudioWorklet). Try a current Chrome, Edge, Firefox or Safari.");
@@ -118,26 +129,26 @@ async function start() {
   }
   try {
     // Created inside the click, before any await, so autoplay rules let them run.
-    playCtx = playCtx || new AudioContext({ sampleRate: RATE, latencyHint: "interactive" });
-    micCtx = micCtx || new AudioContext({ latencyHint: "interactive" });
+    app.playCtx = app.playCtx || new AudioContext({ sampleRate: RATE, latencyHint: "interactive" });
+    app.micCtx = app.micCtx || new AudioContext({ latencyHint: "interactive" });
   } catch (err) {
     fail(`Audio could not start in this browser: ${err.message}`);
     return;
   }
-  if (!player) {
-    player = new Player(playCtx);
-    wirePlayer(player);
+  if (!app.player) {
+    app.player = new Player(app.playCtx);
+    wirePlayer(app.player);
   }
   // The player loads while we connect; it queues anything that arrives before it is ready.
-  const playerReady = player.start();
+  const playerReady = app.player.start();
   playerReady.catch(() => {}); // reported below, once we know the server is reachable
   // The server first: if it is down, that is the message to show, not a worklet failure.
-  if (!(await connect()) || !running) return;
+  if (!(await connect()) || !app.running) return;
   try {
     await playerReady;
-    orb.out = player.analyser;
+    orb.out = app.player.analyser;
   } catch (err) {
-    player = null;
+    app.player = null;
     fail(`Audio playback could not start: ${err.message}`);
     return;
   }
@@ -151,38 +162,37 @@ function fail(message) {
 
 async function connect() {
   ui.setConnection("connecting");
-  client = new RealtimeClient();
-  client.onevent = onEvent;
-  client.onclose = onDropped;
+  app.client = new RealtimeClient();
+  app.client.onevent = onEvent;
+  app.client.onclose = onDropped;
   fetchVoices().then((voices) => voices.length && settings.setVoices(voices));
   try {
     const secret = await fetchClientSecret(sessionConfig(settings.saved));
-    persona = settings.saved.persona || null;
-    await client.connect(secret, persona);
+    app.persona = settings.saved.persona || null;
+    await app.client.connect(secret, app.persona);
   } catch (err) {
     end();
     ui.banner(err.message, "Try again", start);
     return false;
   }
-  sentSamples = 0;
-  sentLog.length = 0;
-  debug.doorOpen = false;
-  ui.resetDoor(); // a new session locks a new door
+  app.sentSamples = 0;
+  app.sentLog.length = 0;
+  room.reset(); // a new session locks a new door
   ui.setConnection("online", "connected");
   send({ type: "session.update", session: sessionConfig(settings.saved) });
-  ui.setState(state);
+  ui.setState(app.state);
   return true;
 }
 
 // Characters are chosen when a session opens, so switching one means a new session;
 // everything else is a session.update.
 async function applySettings(saved) {
-  if (!client || (saved.persona || null) === persona) {
+  if (!app.client || (saved.persona || null) === app.persona) {
     send({ type: "session.update", session: sessionConfig(saved) });
     return;
   }
-  client.close();
-  client = null;
+  app.client.close();
+  app.client = null;
   await cutPlayback();
   resetConversation();
   setState("idle");
@@ -191,89 +201,87 @@ async function applySettings(saved) {
 }
 
 async function startMic() {
-  if (capture) return;
-  capture = new Capture(micCtx, onFrame);
-  capture.onEnded = () => {
+  if (app.capture) return;
+  app.capture = new Capture(app.micCtx, onFrame);
+  app.capture.onEnded = () => {
     stopMic();
     ui.banner("The microphone stopped (unplugged or blocked). You can still type below.", "Restart mic", startMic);
   };
   try {
-    await capture.start();
-    if (!running) {
+    await app.capture.start();
+    if (!app.running) {
       stopMic(); // ended while the browser was asking for the mic
       return;
     }
-    orb.mic = capture.analyser;
+    orb.mic = app.capture.analyser;
     ui.setMic(true);
   } catch (err) {
-    capture = null;
+    app.capture = null;
     ui.setMic(false);
-    if (running) ui.banner(err.message, "Try the mic again", startMic);
+    if (app.running) ui.banner(err.message, "Try the mic again", startMic);
   }
 }
 
 function stopMic() {
-  if (capture) capture.stop();
-  capture = null;
+  if (app.capture) app.capture.stop();
+  app.capture = null;
   orb.mic = null;
   ui.setMic(false);
 }
 
 function onFrame(pcm) {
-  if (!client || !client.sendAudio(toBase64(pcm))) return; // not connected: the frame is dropped
+  // Not connected: the frame is dropped.
+  if (!app.client || !app.client.sendAudio(toBase64(pcm))) return;
   debug.appends++;
-  sentSamples += pcm.length;
-  sentLog.push({ end: sentSamples, t: performance.now() });
-  if (sentLog.length > 1500) sentLog.shift(); // 30 s of 20 ms frames
+  app.sentSamples += pcm.length;
+  app.sentLog.push({ end: app.sentSamples, t: performance.now() });
+  if (app.sentLog.length > 1500) app.sentLog.shift(); // 30 s of 20 ms frames
 }
 
 // When the sample at `ms` into the session's input audio left the page: the person's last word.
 function sentAt(ms) {
   const pos = ms * SAMPLES_PER_MS;
   let found = null;
-  for (let i = sentLog.length - 1; i >= 0 && sentLog[i].end >= pos; i--) found = sentLog[i];
+  for (let i = app.sentLog.length - 1; i >= 0 && app.sentLog[i].end >= pos; i--) found = app.sentLog[i];
   return found ? found.t - (found.end - pos) / SAMPLES_PER_MS : null;
 }
 
 function resetConversation() {
-  response = null;
-  turn = null;
-  expectFollowUp(false);
-  for (const m of [audioDone, cutItems, received, contentIndex, captions, partials, toolNames,
-    toolResults]) m.clear();
+  expectFollowUp(false); // its timer belongs to the conversation that ends
+  app.conv = newConversation();
 }
 
 // After a tool call the server runs the tool and answers in a new response: the
 // assistant is still thinking. If no answer comes, rest after a while.
 function expectFollowUp(on) {
-  clearTimeout(followUp);
-  followUp = on ? setTimeout(() => { followUp = null; settle(); }, 20000) : null;
+  clearTimeout(app.conv.followUp);
+  app.conv.followUp = on ? setTimeout(() => { app.conv.followUp = null; settle(); }, 20000) : null;
 }
 
 // Nothing is playing and no response is running: where the orb rests.
 function settle() {
-  if (response || (player && player.busy) || state === "listening") return;
-  if (followUp) {
+  if (app.conv.response || (app.player && app.player.busy) || app.state === "listening") return;
+  if (app.conv.followUp) {
     setState("thinking");
   } else {
-    turn = null;
+    app.conv.turn = null;
     setState("idle");
   }
 }
 
 function end() {
-  running = false;
-  if (client) client.close();
-  client = null;
+  app.running = false;
+  if (app.client) app.client.close();
+  app.client = null;
   stopMic();
-  if (player) player.flush();
+  if (app.player) app.player.flush();
   resetConversation();
   ui.setConnection("offline");
   setState("idle");
 }
 
 function onDropped(e) {
-  client = null;
+  app.client = null;
   const why = e.reason
     ? `The server closed the session (${e.reason}).`
     : "The connection to the server was lost.";
@@ -285,17 +293,17 @@ function onDropped(e) {
 // ----------------------------------------------------------------- playback
 function wirePlayer(p) {
   p.onStarted = () => {
-    if (state !== "listening") setState("speaking");
-    if (turn) {
+    if (app.state !== "listening") setState("speaking");
+    if (app.conv.turn) {
       // The first answer audio actually went out: the turn's latency.
       const now = performance.now();
       const rec = {
-        n: turn.n,
-        kind: turn.kind,
-        afterStopMs: Math.round(now - turn.stoppedAt),
-        afterLastWordMs: turn.lastWordAt == null ? null : Math.round(now - turn.lastWordAt),
+        n: app.conv.turn.n,
+        kind: app.conv.turn.kind,
+        afterStopMs: Math.round(now - app.conv.turn.stoppedAt),
+        afterLastWordMs: app.conv.turn.lastWordAt == null ? null : Math.round(now - app.conv.turn.lastWordAt),
       };
-      turn = null;
+      app.conv.turn = null;
       debug.turns.push(rec);
       ui.addTurn(rec);
     }
@@ -306,8 +314,8 @@ function wirePlayer(p) {
     revealCaptions(itemId);
   };
   p.onDrained = (itemId) => {
-    if (audioDone.has(itemId)) revealCaptions(itemId, true);
-    if (state === "speaking") settle();
+    if (app.conv.audioDone.has(itemId)) revealCaptions(itemId, true);
+    if (app.state === "speaking") settle();
   };
   p.onOverflow = () => ui.toast("The answer is too long to buffer; some of it was skipped.");
 }
@@ -315,39 +323,39 @@ function wirePlayer(p) {
 // Captions follow the voice: each transcript delta is shown when the audio that came
 // with it starts playing, so the words on screen are the words heard.
 function queueCaption(itemId, text) {
-  if (cutItems.has(itemId)) return;
-  if (!captions.has(itemId)) captions.set(itemId, []);
-  captions.get(itemId).push({ at: received.get(itemId) || 0, text });
+  if (app.conv.cutItems.has(itemId)) return;
+  if (!app.conv.captions.has(itemId)) app.conv.captions.set(itemId, []);
+  app.conv.captions.get(itemId).push({ at: app.conv.received.get(itemId) || 0, text });
   revealCaptions(itemId);
 }
 
 function revealCaptions(itemId, all = false) {
-  const queue = captions.get(itemId);
+  const queue = app.conv.captions.get(itemId);
   if (!queue) return;
-  const played = (player && player.played.get(itemId)) || 0;
+  const played = (app.player && app.player.played.get(itemId)) || 0;
   while (queue.length && (all || queue[0].at < played)) ui.assistantAppend(itemId, queue.shift().text);
 }
 
 // Stop playback now and tell the server how much of the item was heard.
 async function cutPlayback() {
-  if (!player) return;
-  const r = await player.flush();
-  if (state === "speaking" || state === "thinking") settle();
+  if (!app.player) return;
+  const r = await app.player.flush();
+  if (app.state === "speaking" || app.state === "thinking") settle();
   const itemId = r.itemId;
-  if (!itemId || r.played === 0 || cutItems.has(itemId)) return;
-  debug.items[itemId] = player.playedMs(itemId);
-  debug.playedMs = player.totalPlayedMs();
-  if (r.remaining === 0 && audioDone.has(itemId)) {
+  if (!itemId || r.played === 0 || app.conv.cutItems.has(itemId)) return;
+  debug.items[itemId] = app.player.playedMs(itemId);
+  debug.playedMs = app.player.totalPlayedMs();
+  if (r.remaining === 0 && app.conv.audioDone.has(itemId)) {
     revealCaptions(itemId, true); // it had finished: nothing was cut
     return;
   }
-  cutItems.add(itemId);
-  captions.delete(itemId);
+  app.conv.cutItems.add(itemId);
+  app.conv.captions.delete(itemId);
   const truncate = {
     type: "conversation.item.truncate",
     item_id: itemId,
-    content_index: contentIndex.get(itemId) ?? 0,
-    audio_end_ms: player.playedMs(itemId),
+    content_index: app.conv.contentIndex.get(itemId) ?? 0,
+    audio_end_ms: app.player.playedMs(itemId),
   };
   send(truncate);
   debug.truncations.push({ item_id: itemId, audio_end_ms: truncate.audio_end_ms });
@@ -364,22 +372,24 @@ const handlers = {
   },
   "input_audio_buffer.speech_started": (e) => {
     setState("listening");
-    turn = null;
+    app.conv.turn = null;
     expectFollowUp(false);
     ui.userText(e.item_id, "", true);
     cutPlayback(); // barge-in: the person has the floor
   },
   "input_audio_buffer.speech_stopped": (e) => {
     setState("thinking");
-    turn = { n: ++turnCount, kind: "voice", stoppedAt: performance.now(), lastWordAt: sentAt(e.audio_end_ms) };
+    app.conv.turn = {
+      n: ++app.turnCount, kind: "voice", stoppedAt: performance.now(), lastWordAt: sentAt(e.audio_end_ms),
+    };
   },
   "conversation.item.input_audio_transcription.delta": (e) => {
-    const text = (partials.get(e.item_id) || "") + e.delta;
-    partials.set(e.item_id, text);
+    const text = (app.conv.partials.get(e.item_id) || "") + e.delta;
+    app.conv.partials.set(e.item_id, text);
     ui.userText(e.item_id, text, true);
   },
   "conversation.item.input_audio_transcription.completed": (e) => {
-    partials.delete(e.item_id);
+    app.conv.partials.delete(e.item_id);
     ui.userText(e.item_id, e.transcript.trim(), false);
   },
   "conversation.item.input_audio_transcription.failed": (e) => ui.userText(e.item_id, "(could not transcribe)", false),
@@ -387,31 +397,31 @@ const handlers = {
   "conversation.item.done": (e) => showItem(e.item),
   "conversation.item.truncated": (e) => ui.markCut(e.item_id),
   "response.created": (e) => {
-    response = e.response.id;
+    app.conv.response = e.response.id;
     expectFollowUp(false);
-    if (state === "idle") setState("thinking");
+    if (app.state === "idle") setState("thinking");
   },
   "response.output_item.added": (e) => {
     if (e.item.type === "message") ui.entry(e.item.id, "assistant");
   },
   "response.output_item.done": (e) => {
     if (e.item.type === "function_call") {
-      toolNames.set(e.item.call_id, e.item.name);
+      app.conv.toolNames.set(e.item.call_id, e.item.name);
       ui.toolCall(e.item.call_id, e.item.name, e.item.arguments);
     }
   },
   "response.output_audio.delta": (e) => {
-    if (cutItems.has(e.item_id) || !player) return;
-    contentIndex.set(e.item_id, e.content_index);
+    if (app.conv.cutItems.has(e.item_id) || !app.player) return;
+    app.conv.contentIndex.set(e.item_id, e.content_index);
     const pcm = fromBase64(e.delta);
-    received.set(e.item_id, (received.get(e.item_id) || 0) + pcm.byteLength / 2);
-    debug.receivedMs[e.item_id] = Math.floor(received.get(e.item_id) / SAMPLES_PER_MS);
-    player.push(e.item_id, pcm);
+    app.conv.received.set(e.item_id, (app.conv.received.get(e.item_id) || 0) + pcm.byteLength / 2);
+    debug.receivedMs[e.item_id] = Math.floor(app.conv.received.get(e.item_id) / SAMPLES_PER_MS);
+    app.player.push(e.item_id, pcm);
   },
   "response.output_audio.done": (e) => {
-    audioDone.add(e.item_id);
-    if (player) player.end(e.item_id);
-    if (!received.get(e.item_id)) revealCaptions(e.item_id, true); // no audio came: show the words
+    app.conv.audioDone.add(e.item_id);
+    if (app.player) app.player.end(e.item_id);
+    if (!app.conv.received.get(e.item_id)) revealCaptions(e.item_id, true); // no audio came: show the words
   },
   "response.output_audio_transcript.delta": (e) => queueCaption(e.item_id, e.delta),
   "response.output_text.delta": (e) => ui.assistantAppend(e.item_id, e.delta),
@@ -420,12 +430,14 @@ const handlers = {
 
 function showItem(item) {
   if (item.type === "function_call") {
-    toolNames.set(item.call_id, item.name);
+    app.conv.toolNames.set(item.call_id, item.name);
   } else if (item.type === "function_call_output") {
     ui.toolResult(item.call_id, item.output);
-    if (!toolResults.has(item.call_id)) {
-      toolResults.add(item.call_id);
-      if (toolNames.get(item.call_id) === "unlock_door") doorResult(item.call_id, item.output);
+    if (!app.conv.toolResults.has(item.call_id)) {
+      app.conv.toolResults.add(item.call_id);
+      if (app.conv.toolNames.get(item.call_id) === "unlock_door") {
+        room.lockAnswered(item.call_id, item.output);
+      }
     }
   } else if (item.type === "message" && item.role === "user") {
     const text = (item.content || []).filter((c) => c.type === "input_text").map((c) => c.text).join(" ");
@@ -433,33 +445,15 @@ function showItem(item) {
   }
 }
 
-// The escape room: the server's unlock_door tool answered {"unlocked": true|false, ...}.
-function doorResult(callId, output) {
-  let result;
-  try {
-    result = JSON.parse(output);
-  } catch {
-    return; // not the lock's answer (e.g. an error text): nothing to show
-  }
-  if (!result || typeof result.unlocked !== "boolean") return; // e.g. a cancelled call
-  debug.doorTries.push({ call_id: callId, unlocked: result.unlocked });
-  if (result.unlocked) {
-    debug.doorOpen = true;
-    ui.doorOpen(result.message);
-  } else {
-    ui.doorShut();
-  }
-}
-
 function responseDone(r) {
-  if (response === r.id) response = null;
+  if (app.conv.response === r.id) app.conv.response = null;
   if (r.status === "cancelled") {
     // Interrupted: what is still queued was never heard. Decide what to show once the
     // player has said exactly how much of each item went out.
     cutPlayback().then(() => {
       for (const item of r.output || []) {
         if (item.type !== "message") continue;
-        if (player && player.played.get(item.id)) ui.markCut(item.id);
+        if (app.player && app.player.played.get(item.id)) ui.markCut(item.id);
         else ui.remove(item.id); // nothing of it was heard: it never happened for the person
       }
     });
@@ -467,10 +461,10 @@ function responseDone(r) {
     const detail = r.status_details && r.status_details.error && r.status_details.error.message;
     ui.toast(`The answer failed${detail ? `: ${detail}` : ""}.`);
   }
-  for (const item of r.output || []) if (!received.get(item.id)) revealCaptions(item.id, true);
+  for (const item of r.output || []) if (!app.conv.received.get(item.id)) revealCaptions(item.id, true);
   expectFollowUp(r.status === "completed" && (r.output || []).some((i) => i.type === "function_call"));
   // Audio still queued (maybe not even started): the player's drain settles it instead.
-  if (state === "thinking" || state === "speaking") settle();
+  if (app.state === "thinking" || app.state === "speaking") settle();
 }
 
 function onEvent(event) {
@@ -485,15 +479,15 @@ function onEvent(event) {
 }
 
 // ---------------------------------------------------------------- controls
-document.getElementById("start").onclick = () => (running ? end() : start());
+document.getElementById("start").onclick = () => (app.running ? end() : start());
 
 // Muting releases the microphone (the browser's mic indicator goes off), not just the
 // sending; unmuting asks for it again.
 document.getElementById("mute").onclick = () => {
-  if (capture) {
+  if (app.capture) {
     stopMic();
     // A half-spoken turn is abandoned rather than left open on the server.
-    if (state === "listening") {
+    if (app.state === "listening") {
       send({ type: "input_audio_buffer.clear" });
       setState("idle");
     }
@@ -505,27 +499,27 @@ document.getElementById("mute").onclick = () => {
 
 document.getElementById("stop-answer").onclick = async () => {
   expectFollowUp(false);
-  if (response) send({ type: "response.cancel" });
+  if (app.conv.response) send({ type: "response.cancel" });
   await cutPlayback();
-  if (!response && state !== "listening") setState("idle");
+  if (!app.conv.response && app.state !== "listening") setState("idle");
 };
 
 document.getElementById("text-form").onsubmit = async (e) => {
   e.preventDefault();
   const input = document.getElementById("text-input");
   const text = input.value.trim();
-  if (!text || !client) return;
+  if (!text || !app.client) return;
   input.value = "";
   // Typing over an answer interrupts it, like speaking does.
   expectFollowUp(false);
-  if (response) send({ type: "response.cancel" });
+  if (app.conv.response) send({ type: "response.cancel" });
   await cutPlayback();
   send({
     type: "conversation.item.create",
     item: { type: "message", role: "user", content: [{ type: "input_text", text }] },
   });
   send({ type: "response.create" });
-  turn = { n: ++turnCount, kind: "text", stoppedAt: performance.now(), lastWordAt: null };
+  app.conv.turn = { n: ++app.turnCount, kind: "text", stoppedAt: performance.now(), lastWordAt: null };
   setState("thinking");
 };
 

@@ -33,7 +33,6 @@ export class UI {
     this.connected = false;
     this.mic = false;
     this.state = "idle";
-    this.doorTimer = null;
     $("#boot").remove(); // the modules loaded: the fallback text is no longer true
   }
 
@@ -158,39 +157,6 @@ export class UI {
     const body = $("#turns");
     body.prepend(row);
     while (body.children.length > 8) body.lastChild.remove();
-  }
-
-  // ------------------------------------------------------------ escape room
-  // The Enigma's door. The server's unlock_door tool decides; this only shows it:
-  // the right code swings the door open (it stays open for the session), a wrong one
-  // rattles it. `body[data-door]` is "open" or "shut" once the lock has been tried.
-  doorOpen(message) {
-    document.body.dataset.door = "open";
-    const door = $("#door");
-    door.querySelector(".door-message").textContent = message || "The door swings open!";
-    $("#door-shut").hidden = true;
-    $("#door-close").onclick = () => { door.hidden = true; };
-    door.hidden = false;
-    $("#door-close").focus();
-  }
-
-  doorShut() {
-    if (document.body.dataset.door === "open") return;
-    document.body.dataset.door = "shut";
-    const notice = $("#door-shut");
-    // Restart the rattle even if the last one is still showing.
-    notice.hidden = true;
-    void notice.offsetWidth;
-    notice.hidden = false;
-    clearTimeout(this.doorTimer);
-    this.doorTimer = setTimeout(() => { notice.hidden = true; }, 2600);
-  }
-
-  // A new session is a new room with a new code: the door is locked again.
-  resetDoor() {
-    delete document.body.dataset.door;
-    $("#door").hidden = true;
-    $("#door-shut").hidden = true;
   }
 
   // ------------------------------------------------------- banner and toasts
