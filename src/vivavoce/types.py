@@ -11,16 +11,29 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from vivavoce.protocol.errors import ProtocolError
 
 # A Realtime event (client or server) in its JSON shape, GA dialect.
 Event = dict[str, Any]
 # A conversation item in its GA wire shape (`realtime.item`).
 Item = dict[str, Any]
+
+
+@dataclass
+class InputAudio:
+    """Caller audio that arrived as audio, not as JSON (RTP, a phone line): int16, 24 kHz."""
+
+    pcm: np.ndarray
+
+
+# What a client sends: an event in GA form, a problem with what it sent, or audio.
+ClientInput = Event | ProtocolError | InputAudio
 # Hands one server event to whoever listens (a transport, a relay's client side).
 Send = Callable[[Event], Awaitable[None]]
-# The client's next event in GA form, a problem with what it sent, or None once it left.
-Receive = Callable[[], Awaitable[Event | ProtocolError | None]]
+# The client's next input; None once it has gone.
+Receive = Callable[[], Awaitable[ClientInput | None]]
 
 
 @dataclass

@@ -23,7 +23,6 @@ SPEECH_RATE = 16000
 class WireFormat:
     type: str  # "audio/pcm" | "audio/pcmu" | "audio/pcma"
     rate: int
-    bytes_per_sample: int
     decode: Callable[[bytes], np.ndarray]
     encode: Callable[[np.ndarray], bytes]
 
@@ -37,9 +36,9 @@ def _pcm16_encode(pcm: np.ndarray) -> bytes:
 
 
 FORMATS: dict[str, WireFormat] = {
-    "audio/pcm": WireFormat("audio/pcm", 24000, 2, _pcm16_decode, _pcm16_encode),
-    "audio/pcmu": WireFormat("audio/pcmu", 8000, 1, g711.ulaw_decode, g711.ulaw_encode),
-    "audio/pcma": WireFormat("audio/pcma", 8000, 1, g711.alaw_decode, g711.alaw_encode),
+    "audio/pcm": WireFormat("audio/pcm", 24000, _pcm16_decode, _pcm16_encode),
+    "audio/pcmu": WireFormat("audio/pcmu", 8000, g711.ulaw_decode, g711.ulaw_encode),
+    "audio/pcma": WireFormat("audio/pcma", 8000, g711.alaw_decode, g711.alaw_encode),
 }
 
 

@@ -2,6 +2,7 @@
 whatever answers it (a local brain or a relay)."""
 
 from vivavoce.runtime.runner import Runner
-from vivavoce.runtime.transport import AudioPlayer, ClientInput, Context, InputAudio, Transport
+from vivavoce.runtime.transport import AudioPlayer, Context, Transport
+from vivavoce.types import ClientInput, InputAudio
 
 __all__ = ["AudioPlayer", "ClientInput", "Context", "InputAudio", "Runner", "Transport"]

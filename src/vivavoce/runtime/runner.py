@@ -17,9 +17,10 @@ from vivavoce.protocol.errors import ProtocolError
 from vivavoce.runtime.backends import Backend, Driver
 from vivavoce.runtime.live import LiveSession, LiveSessions
 from vivavoce.runtime.setup import open_session
-from vivavoce.runtime.transport import Context, InputAudio, Transport
+from vivavoce.runtime.transport import Context, Transport
 from vivavoce.settings import Settings
 from vivavoce.store import ConversationStore
+from vivavoce.types import InputAudio, Receive
 
 # Why those who joined a session are let go when it ends.
 SESSION_ENDED = "session ended"
@@ -53,7 +54,7 @@ class Runner:
             if opening.problem is not None:
                 await driver.reject(opening.problem)
             await driver.start()
-            return await _feed(transport, driver, driver.ended())
+            return await _feed(transport.receive, driver, driver.ended())
         finally:
             open_.closed.set()  # whoever joined leaves with it
             await driver.close()
@@ -68,7 +69,7 @@ class Runner:
         live, open_ = self.sessions[session_id], self._open[session_id]
         live.listen(transport, extensions)
         try:
-            return await _feed(transport, open_.driver, _when_set(open_.closed))
+            return await _feed(transport.receive, open_.driver, _when_set(open_.closed))
         finally:
             live.leave(transport)
 
@@ -78,13 +79,12 @@ async def _when_set(closed: asyncio.Event) -> str:
     return SESSION_ENDED
 
 
-async def _feed(transport: Transport, driver: Driver, end: Awaitable[str | None]
-                ) -> str | None:
-    """Pass `transport`'s input to `driver` until the client leaves (None) or `end`
-    comes (its reason)."""
+async def _feed(receive: Receive, driver: Driver, end: Awaitable[str | None]) -> str | None:
+    """Pass a client's input to `driver` until the client leaves (None) or `end` comes
+    (its reason)."""
 
     async def receiving() -> None:
-        while (got := await transport.receive()) is not None:
+        while (got := await receive()) is not None:
             if isinstance(got, ProtocolError):
                 await driver.reject(got)
             elif isinstance(got, InputAudio):

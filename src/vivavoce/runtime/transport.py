@@ -12,19 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from vivavoce.protocol.errors import ProtocolError
-from vivavoce.types import Event
-
-
-@dataclass
-class InputAudio:
-    """Caller audio that arrived as audio, not as JSON (RTP, a phone line): int16, 24 kHz."""
-
-    pcm: np.ndarray
-
-
-# The client's next input: an event in GA form, a problem with what it sent, or audio.
-ClientInput = Event | ProtocolError | InputAudio
+from vivavoce.types import ClientInput, Event
 
 
 class Transport(Protocol):
