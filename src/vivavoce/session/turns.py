@@ -69,7 +69,7 @@ class TurnTaking:
         self._host = host
         self._vad = vad
         self._frames = VADFrames(vad) if vad else None
-        self.speculative_stt = speculative_stt
+        self._speculative_stt = speculative_stt
         self.buffer = InputAudioBuffer()
         self._turn: TurnDetection | None = None
         self._detector: TurnDetector | None = None
@@ -134,7 +134,7 @@ class TurnTaking:
                        audio_start_ms=change.audio_start_ms, item_id=self._speech_item_id)
 
     def _speculate(self, change: SpeechPaused) -> None:
-        if not self.speculative_stt:
+        if not self._speculative_stt:
             return
         if self._pause is not None:  # the voice came back since: that one is stale
             self._speculations.pop(self._pause.id, None)
@@ -146,7 +146,7 @@ class TurnTaking:
     def _transcribe_partial(self) -> None:
         """Every so often while the user speaks, transcribe what they have said so far."""
         detector = self._detector
-        if not self.speculative_stt or detector is None or not detector.speaking \
+        if not self._speculative_stt or detector is None or not detector.speaking \
                 or not self._answering or self._host.responding \
                 or self._partial is not None or not detector.voiced \
                 or self.buffer.timeline_ms - self._partial_ms < PARTIAL_EVERY_MS:
