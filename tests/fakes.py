@@ -192,3 +192,32 @@ async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
         return value
 
     return await asyncio.wait_for(poll(), timeout)
+
+
+def settle(session, transcript: str = "Hello.", answer: str = "Hi there.") -> list[dict]:
+    """Do at once what a runner would do for a sans-I/O session: transcribe what it asks,
+    answer each response it starts (text, or a little speech), run its tools. Returns
+    every event it emitted meanwhile, each validated like a client would see it."""
+    from vivavoce.session.commands import Respond, RunTool, Transcribe
+
+    seen: list[dict] = []
+    while True:
+        events, commands = session.drain()
+        for event in events:
+            if event["type"] != SPANS_EVENT:
+                validate_ga(event)
+                seen.append(event)
+        if not commands:
+            return seen
+        for command in commands:
+            if isinstance(command, Transcribe):
+                session.transcription_done(command.item_id, transcript, 0.5)
+            elif isinstance(command, Respond):
+                rid = command.request.response_id
+                if command.request.modalities == ["audio"]:
+                    session.response_audio(rid, voice(200), answer)
+                else:
+                    session.response_text(rid, answer)
+                session.response_finish(rid)
+            elif isinstance(command, RunTool):
+                session.tool_result(command.call_id, '{"ok": true}')

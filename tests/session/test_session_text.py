@@ -149,11 +149,11 @@ def test_manual_commit_waits_for_transcript_before_responding():
      "unknown_parameter", "session.bogus"),
     (json.dumps({"type": "session.update", "session": {"type": "realtime", "audio": {
         "input": {"turn_detection": {"type": "server_vad", "threshold": "high"}}}}}),
-     "invalid_value", "session.audio.input.turn_detection.threshold"),
+     "invalid_type", "session.audio.input.turn_detection.threshold"),
     (json.dumps({"type": "conversation.item.create", "item": {"type": "message",
                  "role": "robot", "content": []}}), "invalid_value", "item.role"),
     (json.dumps({"type": "response.create", "response": {"output_modalities": ["smell"]}}),
-     "invalid_value", "response.output_modalities.0"),
+     "invalid_value", "response.output_modalities[0]"),
 ])
 def test_bad_input_gives_error_and_session_continues(raw, code, param):
     s = make()

@@ -32,7 +32,9 @@ _GA_TO_BETA_CONTENT = {v: k for k, v in _BETA_TO_GA_CONTENT.items()}
 
 # ------------------------------------------------------------------ client → GA
 def _ga_format(value: Any) -> Any:
-    return {"type": _BETA_FORMATS[value]} if value in _BETA_FORMATS else value
+    if isinstance(value, str):  # an unknown name fails as a GA format type, by its name
+        return {"type": _BETA_FORMATS.get(value, value)}
+    return value
 
 
 def _ga_modalities(modalities: Any) -> Any:
@@ -77,12 +79,15 @@ def _ga_item(item: Any) -> Any:
     item = copy.deepcopy(item)
     if item.get("role") == "assistant" and isinstance(item.get("content"), list):
         for part in item["content"]:
-            if isinstance(part, dict) and part.get("type") in _BETA_TO_GA_CONTENT:
-                part["type"] = _BETA_TO_GA_CONTENT[part["type"]]
+            kind = part.get("type") if isinstance(part, dict) else None
+            if isinstance(kind, str) and kind in _BETA_TO_GA_CONTENT:
+                part["type"] = _BETA_TO_GA_CONTENT[kind]
     return item
 
 
 def client_to_ga(event: Event) -> Event:
+    """The GA form of a beta client event. Total: whatever is malformed stays malformed in
+    GA terms, for the session's parser to name (errors go back through `server_to_beta`)."""
     type_ = event.get("type")
     event = dict(event)
     if type_ == "session.update" and isinstance(event.get("session"), dict):
@@ -93,7 +98,7 @@ def client_to_ga(event: Event) -> Event:
         response = _ga_session(event["response"])
         if "input" in response and isinstance(response["input"], list):
             response["input"] = [_ga_item(i) for i in response["input"]]
-        if "audio" in response:
+        if isinstance(response.get("audio"), dict):
             response["audio"] = {"output": response["audio"].get("output", {})}
         event["response"] = response
     return event
@@ -146,12 +151,51 @@ def _beta_response(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+# Where a beta client put what GA keeps elsewhere, for the `param` of an error.
+_BETA_PARAMS = [
+    ("audio.input.format", "input_audio_format"),
+    ("audio.output.format", "output_audio_format"),
+    ("audio.input.transcription", "input_audio_transcription"),
+    ("audio.input.turn_detection", "turn_detection"),
+    ("audio.input.noise_reduction", "input_audio_noise_reduction"),
+    ("audio.output.voice", "voice"),
+    ("audio.output.speed", "speed"),
+    ("output_modalities", "modalities"),
+    ("max_output_tokens", "max_response_output_tokens"),
+]
+
+
+def _beta_param(param: str) -> str:
+    for prefix in ("session.", "response."):
+        if not param.startswith(prefix):
+            continue
+        rest = param[len(prefix):]
+        for ga, beta_name in _BETA_PARAMS:
+            if rest == ga or rest.startswith((ga + ".", ga + "[")):
+                # A beta format is a name, not an object: its `.type` is the name itself.
+                tail = rest[len(ga):]
+                if beta_name.endswith("_format") and tail == ".type":
+                    tail = ""
+                return prefix + beta_name + tail
+    return param
+
+
+def _beta_error(error: dict[str, Any]) -> dict[str, Any]:
+    param = error.get("param")
+    if not param:
+        return error
+    named = _beta_param(param)
+    return dict(error, param=named, message=str(error.get("message", "")).replace(param, named))
+
+
 def server_to_beta(event: Event) -> Event | None:
     """The beta form of a GA server event; None when beta has no such event."""
     type_ = event["type"]
     if type_ in _DROPPED_SERVER:
         return None
     event = dict(event, type=_RENAMED_SERVER.get(type_, type_))
+    if type_ == "error":
+        event["error"] = _beta_error(event["error"])
     if "session" in event:
         event["session"] = _beta_session(event["session"])
     if isinstance(event.get("item"), dict):

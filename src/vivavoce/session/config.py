@@ -7,11 +7,13 @@ include, truncation, reasoning) are accepted and echoed back.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from vivavoce.protocol.errors import ProtocolError
+from vivavoce.protocol.problems import problem
+from vivavoce.protocol.unions import Strict, by_kind
 
 # semantic_vad waits this long in silence when the words so far do not sound
 # finished (see end_of_turn); the hosted API's eagerness caps (8/4/2 s) bound
@@ -19,11 +21,7 @@ from vivavoce.protocol.errors import ProtocolError
 SEMANTIC_SILENCE_MS = {"low": 1500, "medium": 800, "auto": 800, "high": 500}
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AudioFormat(_Strict):
+class AudioFormat(Strict):
     type: Literal["audio/pcm", "audio/pcmu", "audio/pcma"] = "audio/pcm"
     rate: Literal[24000] | None = None
 
@@ -33,7 +31,7 @@ class AudioFormat(_Strict):
         return {"type": self.type}
 
 
-class TurnDetection(_Strict):
+class TurnDetection(Strict):
     type: Literal["server_vad", "semantic_vad"] = "server_vad"
     threshold: float = Field(0.5, ge=0.0, le=1.0)
     prefix_padding_ms: int = Field(300, ge=0, le=5000)
@@ -56,21 +54,25 @@ class TurnDetection(_Strict):
         return self.model_dump(exclude={"eagerness"})
 
 
-class Transcription(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class Transcription(Strict):
     model: str = "whisper-1"
     language: str | None = None
     prompt: str | None = None
 
 
-class AudioInput(_Strict):
+class NoiseReduction(Strict):
+    type: Literal["near_field", "far_field"] | None = None
+    strength: float | None = None
+
+
+class AudioInput(Strict):
     format: AudioFormat = AudioFormat()
     transcription: Transcription | None = None
     turn_detection: TurnDetection | None = TurnDetection()
-    noise_reduction: dict[str, Any] | None = None
+    noise_reduction: NoiseReduction | None = None
 
 
-class AudioOutput(_Strict):
+class AudioOutput(Strict):
     format: AudioFormat = AudioFormat()
     voice: str = "alloy"
     speed: float = Field(1.0, ge=0.25, le=1.5)
@@ -82,12 +84,13 @@ class AudioOutput(_Strict):
         return value.get("id") if isinstance(value, dict) else value
 
 
-class Audio(_Strict):
+class Audio(Strict):
     input: AudioInput = AudioInput()
     output: AudioOutput = AudioOutput()
 
 
-class FunctionTool(BaseModel):
+class FunctionTool(Strict):
+    # Other fields a client gives a tool are kept: the model's server may know them.
     model_config = ConfigDict(extra="allow")
     type: Literal["function"] = "function"
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
@@ -95,28 +98,64 @@ class FunctionTool(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object", "properties": {}})
 
 
-ToolChoice = Literal["auto", "none", "required"] | dict[str, Any]
+class NamedTool(Strict):
+    type: Literal["function"]
+    name: str
 
 
-class SessionConfig(_Strict):
+class TracingConfig(Strict):
+    group_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    workflow_name: str | None = None
+
+
+class TokenLimits(Strict):
+    post_instructions: int | None = None
+
+
+class RetentionRatio(Strict):
+    type: Literal["retention_ratio"]
+    retention_ratio: float = Field(ge=0.0, le=1.0)
+    token_limits: TokenLimits | None = None
+
+
+class Prompt(Strict):
+    id: str
+    variables: dict[str, str] | None = None
+    version: str | None = None
+
+
+class Reasoning(Strict):
+    effort: Literal["minimal", "low", "medium", "high", "xhigh"] | None = None
+
+
+# Fields the hosted API knows and this server only echoes are still typed: what a
+# session event carries must be a valid session object.
+ToolChoice = by_kind("str", str=Literal["auto", "none", "required"], dict=NamedTool)
+MaxTokens = by_kind("int", int=Annotated[int, Field(ge=1, le=4096)], str=Literal["inf"])
+Tracing = by_kind("str", str=Literal["auto"], dict=TracingConfig, none=None)
+Truncation = by_kind("str", str=Literal["auto", "disabled"], dict=RetentionRatio)
+
+
+class SessionConfig(Strict):
     type: Literal["realtime"] = "realtime"
     object: Literal["realtime.session"] = "realtime.session"
     id: str = ""
     model: str = "vivavoce-local"
-    output_modalities: list[Literal["text", "audio"]] = ["audio"]
+    output_modalities: list[Literal["text", "audio"]] = Field(default_factory=lambda: ["audio"])
     instructions: str = ""
     audio: Audio = Audio()
-    tools: list[FunctionTool] = []
+    tools: list[FunctionTool] = Field(default_factory=list)
     tool_choice: ToolChoice = "auto"
-    max_output_tokens: int | Literal["inf"] = "inf"
+    max_output_tokens: MaxTokens = "inf"
     # Not part of GA any more, but the beta dialect and many clients send it.
     temperature: float = Field(0.8, ge=0.0, le=2.0)
     expires_at: int = 0
-    tracing: Any = None
-    truncation: Any = "auto"
-    prompt: Any = None
-    include: list[str] | None = None
-    reasoning: Any = None
+    tracing: Tracing = None
+    truncation: Truncation = "auto"
+    prompt: Prompt | None = None
+    include: list[Literal["item.input_audio_transcription.logprobs"]] | None = None
+    reasoning: Reasoning | None = None
     parallel_tool_calls: bool | None = None
 
     @field_validator("output_modalities")
@@ -127,12 +166,9 @@ class SessionConfig(_Strict):
         # "audio" always carries its transcript; a list naming both means audio.
         return ["audio"] if "audio" in value else ["text"]
 
-    @field_validator("tool_choice")
-    @classmethod
-    def _named_choice(cls, value: Any) -> Any:
-        if isinstance(value, dict) and not (value.get("type") == "function" and value.get("name")):
-            raise ValueError("a named tool_choice is {'type': 'function', 'name': ...}")
-        return value
+    def tool_choice_wire(self) -> str | dict[str, Any]:
+        choice = self.tool_choice
+        return choice if isinstance(choice, str) else choice.model_dump()
 
     def wire(self) -> dict[str, Any]:
         """The session object as sent in session.created/updated."""
@@ -144,7 +180,8 @@ class SessionConfig(_Strict):
                                   if self.audio.input.transcription else None),
                 "turn_detection": (self.audio.input.turn_detection.wire()
                                    if self.audio.input.turn_detection else None),
-                "noise_reduction": self.audio.input.noise_reduction,
+                "noise_reduction": (self.audio.input.noise_reduction.model_dump(exclude_none=True)
+                                    if self.audio.input.noise_reduction else None),
             },
             "output": {
                 "format": self.audio.output.format.wire(),
@@ -165,18 +202,6 @@ def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-
-
-def validation_problem(err: ValidationError, prefix: str) -> ProtocolError:
-    """The first pydantic complaint as a ProtocolError naming the parameter."""
-    first = err.errors()[0]
-    param = ".".join([prefix, *(str(p) for p in first["loc"])])
-    if first["type"] == "extra_forbidden":
-        return ProtocolError("unknown_parameter", f"Unknown parameter: '{param}'.", param)
-    if first["type"] == "missing":
-        return ProtocolError("missing_required_parameter",
-                             f"Missing required parameter: '{param}'.", param)
-    return ProtocolError("invalid_value", f"Invalid value for '{param}': {first['msg']}.", param)
 
 
 def apply_update(config: SessionConfig, update: Any, prefix: str = "session") -> SessionConfig:
@@ -202,4 +227,4 @@ def apply_update(config: SessionConfig, update: Any, prefix: str = "session") ->
     try:
         return SessionConfig.model_validate(deep_merge(current, update))
     except ValidationError as err:
-        raise validation_problem(err, prefix) from None
+        raise problem(err, prefix) from None

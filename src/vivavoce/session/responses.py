@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from vivavoce.audio.formats import FORMATS, Encoder, duration_ms
+from vivavoce.protocol import client_events as ce
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session import items as item_rules
@@ -36,8 +37,6 @@ RATE_LIMITS = [
     {"name": "requests", "limit": 1_000_000, "remaining": 1_000_000, "reset_seconds": 0.0},
     {"name": "tokens", "limit": 1_000_000_000, "remaining": 1_000_000_000, "reset_seconds": 0.0},
 ]
-_PARAMS = {"instructions", "output_modalities", "audio", "tools", "tool_choice",
-           "max_output_tokens", "conversation", "input", "metadata", "temperature", "prompt"}
 # (start sample, end sample, the text that audio starts to say) of an assistant item
 Segments = list[tuple[int, int, str]]
 
@@ -130,52 +129,31 @@ class Responses:
         return response if response is not None and response.id == response_id else None
 
     # ------------------------------------------------------------------ creating
-    def draft(self, params: dict[str, Any], config: SessionConfig,
+    def draft(self, params: ce.ResponseParams, config: SessionConfig,
               decode_audio: Callable[[str, str], np.ndarray]) -> Draft:
         """The response `params` (a response.create `response` object) ask for."""
-        for key in params:
-            if key not in _PARAMS:
-                raise ProtocolError("unknown_parameter", f"Unknown parameter: 'response.{key}'.",
-                                    f"response.{key}")
-        # Per-response overrides are validated exactly like a session update.
-        overrides: dict[str, Any] = {k: params[k] for k in
-                                     ("instructions", "tools", "tool_choice", "max_output_tokens",
-                                      "temperature", "output_modalities") if k in params}
-        if "audio" in params:
-            output = (params["audio"] or {}).get("output") if isinstance(params["audio"], dict) \
-                else params["audio"]
-            overrides["audio"] = {"output": output}
+        # Per-response settings are checked exactly like a session update.
+        overrides = params.overrides()
         cfg = apply_update(config, overrides, "response") if overrides else config
-        conversation = params.get("conversation", "auto")
-        if conversation not in ("auto", "none"):
-            raise ProtocolError("invalid_value", "'conversation' must be 'auto' or 'none'.",
-                                "response.conversation")
         items: list[Item] = []
-        if "input" in params:
-            if not isinstance(params["input"], list):
-                raise ProtocolError("invalid_type", "'input' must be an array of items.",
-                                    "response.input")
-            for raw in params["input"]:
-                if isinstance(raw, dict) and raw.get("type") == "item_reference":
-                    items.append(self._conversation.get(str(raw.get("id")), "response.input"))
-                else:
-                    items.append(item_rules.parse_client_item(raw, decode_audio)[0])
-        metadata = params.get("metadata")
-        if metadata is not None and not isinstance(metadata, dict):
-            raise ProtocolError("invalid_type", "'metadata' must be an object.",
-                                "response.metadata")
+        for index, given in enumerate(params.input or []):
+            where = f"response.input[{index}]"
+            if isinstance(given, ce.ItemReference):
+                items.append(self._conversation.get(given.id, f"{where}.id"))
+            else:
+                items.append(item_rules.client_item(given, decode_audio, where)[0])
         max_tokens = cfg.max_output_tokens
         tools, served = offer([t.model_dump() for t in cfg.tools], self._server_tools)
-        in_conversation = conversation == "auto" and "input" not in params
+        in_conversation = params.conversation == "auto" and params.input is None
         request = ResponseRequest(
             response_id=ids.response_id(), instructions=cfg.instructions,
             items=list(self._conversation) if in_conversation else items,
             private_instructions=self._private_instructions,
-            tools=tools, tool_choice=cfg.tool_choice,
+            tools=tools, tool_choice=cfg.tool_choice_wire(),
             modalities=cfg.output_modalities, voice=cfg.audio.output.voice,
             speed=cfg.audio.output.speed, temperature=cfg.temperature,
             max_output_tokens=None if max_tokens == "inf" else int(max_tokens))
-        return Draft(request, in_conversation, metadata, cfg.audio.output.format, served)
+        return Draft(request, in_conversation, params.metadata, cfg.audio.output.format, served)
 
     def start(self, draft: Draft) -> None:
         """Create the response; the brain starts once the transcripts it needs are in."""

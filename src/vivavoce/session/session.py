@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from vivavoce.audio.formats import FORMATS, Decoder, Encoder
 from vivavoce.engines.base import VAD
+from vivavoce.protocol import client_events as ce
 from vivavoce.protocol import ids
-from vivavoce.protocol.errors import ProtocolError, parse_event
+from vivavoce.protocol.errors import ProtocolError, parse_event, server_error
 from vivavoce.session import items as item_rules
 from vivavoce.session.commands import Command, Purpose, Transcribe
 from vivavoce.session.config import SessionConfig, apply_update
@@ -37,6 +40,22 @@ from vivavoce.types import Event, Item, ResponseRequest, Usage
 # Like the hosted API: one append may carry at most 15 MiB of base64 audio.
 MAX_APPEND_BYTES = 15 * 1024 * 1024
 MIN_COMMIT_MS = 100
+
+
+def _guarded(method: Callable[..., None]) -> Callable[..., None]:
+    """The last line of defence around an input that is not a client event (raw audio, an
+    engine's output): an unexpected exception becomes an `error`; the session goes on."""
+
+    @functools.wraps(method)
+    def guarded(self: Session, *args: Any, **kwargs: Any) -> None:
+        try:
+            method(self, *args, **kwargs)
+        except ProtocolError as err:
+            self.report(err)
+        except Exception:
+            self.report(server_error(method.__name__))
+
+    return guarded
 
 
 class Session:
@@ -83,25 +102,19 @@ class Session:
         """Handle one client event; any problem becomes an `error` event."""
         self._out.now = now
         client_event_id = None
+        what = "a client event"
         try:
             event = raw if isinstance(raw, dict) else parse_event(raw)
-            client_event_id = event.get("event_id") if isinstance(event.get("event_id"), str) \
-                else None
-            if "event_id" in event and event["event_id"] is not None and client_event_id is None:
-                raise ProtocolError("invalid_type", "'event_id' must be a string.", "event_id")
-            type_ = event.get("type")
-            if not isinstance(type_, str):
-                raise ProtocolError("missing_required_parameter",
-                                    "Missing required parameter: 'type'.", "type")
-            handler = self._handlers().get(type_)
-            if handler is None:
-                raise ProtocolError("invalid_value",
-                                    f"Unknown event type '{type_}'. Supported types: "
-                                    + ", ".join(sorted(self._handlers())) + ".", "type")
-            handler(event)
+            client_event_id = ce.client_event_id(event)
+            parsed = ce.parse_client_event(event)
+            what = parsed.type
+            self._handlers()[what](parsed)
         except ProtocolError as err:
             self.report(err, client_event_id)
+        except Exception:
+            self.report(server_error(what), client_event_id)
 
+    @_guarded
     def append_audio(self, pcm: np.ndarray, now: float = 0.0) -> None:
         """Input audio that came without JSON (int16, 24 kHz): as an append would."""
         self._out.now = now
@@ -122,12 +135,9 @@ class Session:
             "output_audio_buffer.clear": self._on_output_clear,
         }
 
-    def _on_session_update(self, event: Event) -> None:
-        if "session" not in event:
-            raise ProtocolError("missing_required_parameter",
-                                "Missing required parameter: 'session'.", "session")
+    def _on_session_update(self, event: ce.SessionUpdate) -> None:
         old = self.config
-        new = apply_update(old, event["session"])
+        new = apply_update(old, event.session)
         new = new.model_copy(update={"id": old.id, "model": old.model})
         self.config = new
         if new.audio.input.format != old.audio.input.format:
@@ -137,12 +147,8 @@ class Session:
         self._out.emit("session.updated", session=new.wire())
 
     # ------------------------------------------------------------------ input audio
-    def _on_append(self, event: Event) -> None:
-        audio = event.get("audio")
-        if not isinstance(audio, str):
-            raise ProtocolError("missing_required_parameter" if audio is None else "invalid_type",
-                                "'audio' must be a base64-encoded string.", "audio")
-        self._turns.append(self._decode_audio(audio, "audio"))
+    def _on_append(self, event: ce.InputAudioBufferAppend) -> None:
+        self._turns.append(self._decode_audio(event.audio, "audio"))
 
     def _decode_audio(self, audio: str, param: str) -> np.ndarray:
         if len(audio) > MAX_APPEND_BYTES:
@@ -156,7 +162,7 @@ class Session:
                                 param) from None
         return self._decoder.decode(data)
 
-    def _on_commit(self, event: Event) -> None:
+    def _on_commit(self, event: ce.InputAudioBufferCommit) -> None:
         buffered_ms = self._turns.buffer.duration_ms
         if buffered_ms < MIN_COMMIT_MS:
             raise ProtocolError(
@@ -168,7 +174,7 @@ class Session:
         spans.mark("commit", self.now)
         self.commit(item_id, audio, spans)
 
-    def _on_clear(self, event: Event) -> None:
+    def _on_clear(self, event: ce.InputAudioBufferClear) -> None:
         self._turns.clear()
         self._out.emit("input_audio_buffer.cleared")
 
@@ -200,10 +206,11 @@ class Session:
         self._turns.deliver(speculation)
 
     def respond(self) -> None:
-        self._start_response({})
+        self._start_response(ce.ResponseParams())
 
     def request_if_said(self, said: Item) -> ResponseRequest:
-        request = self._responses.draft({}, self.config, self._decode_audio).request
+        request = self._responses.draft(ce.ResponseParams(), self.config,
+                                        self._decode_audio).request
         request.items = [*self.conversation, said]
         return request
 
@@ -223,11 +230,13 @@ class Session:
         self._turns.answer_finished(played_ms)
 
     # ------------------------------------------------------------------ transcripts
+    @_guarded
     def transcription_done(self, item_id: str, text: str, audio_seconds: float,
                            now: float = 0.0) -> None:
         self._out.now = now
         self._transcription_result(item_id, text, None, audio_seconds)
 
+    @_guarded
     def transcription_failed(self, item_id: str, message: str, now: float = 0.0) -> None:
         self._out.now = now
         self._transcription_result(item_id, None, message, 0.0)
@@ -271,19 +280,15 @@ class Session:
         self._out.emit("conversation.item.done", item=item_rules.wire(item),
                        previous_item_id=previous)
 
-    def _on_item_create(self, event: Event) -> None:
-        previous_item_id = event.get("previous_item_id")
-        if previous_item_id is not None and not isinstance(previous_item_id, str):
-            raise ProtocolError("invalid_type", "'previous_item_id' must be a string.",
-                                "previous_item_id")
-        item, audio = item_rules.parse_client_item(event.get("item"), self._decode_audio)
-        self._added(item, self.conversation.insert(item, previous_item_id))
+    def _on_item_create(self, event: ce.ConversationItemCreate) -> None:
+        item, audio = item_rules.client_item(event.item, self._decode_audio)
+        self._added(item, self.conversation.insert(item, event.previous_item_id))
         if audio is not None:
             self._item_audio[item["id"]] = audio
             self._transcribe_item(item["id"], audio)
 
-    def _on_item_retrieve(self, event: Event) -> None:
-        item = self.conversation.get(_item_id_param(event))
+    def _on_item_retrieve(self, event: ce.ConversationItemRetrieve) -> None:
+        item = self.conversation.get(event.item_id)
         wire = item_rules.wire(item)
         audio = self._item_audio.get(item["id"])
         if audio is not None:
@@ -292,8 +297,8 @@ class Session:
             wire["content"][index]["audio"] = base64.b64encode(data).decode()
         self._out.emit("conversation.item.retrieved", item=wire)
 
-    def _on_item_delete(self, event: Event) -> None:
-        item_id = _item_id_param(event)
+    def _on_item_delete(self, event: ce.ConversationItemDelete) -> None:
+        item_id = event.item_id
         if self._responses.streaming(item_id):
             raise ProtocolError("item_in_progress",
                                 "Cannot delete an item while its response is in progress; "
@@ -303,18 +308,10 @@ class Session:
         self._responses.forget(item_id)
         self._out.emit("conversation.item.deleted", item_id=item_id)
 
-    def _on_item_truncate(self, event: Event) -> None:
-        item_id = _item_id_param(event)
+    def _on_item_truncate(self, event: ce.ConversationItemTruncate) -> None:
+        item_id, content_index, audio_end_ms = event.item_id, event.content_index, \
+            event.audio_end_ms
         item = self.conversation.get(item_id)
-        content_index = event.get("content_index", 0)
-        audio_end_ms = event.get("audio_end_ms")
-        if not isinstance(content_index, int) or isinstance(content_index, bool):
-            raise ProtocolError("invalid_type", "'content_index' must be an integer.",
-                                "content_index")
-        if not isinstance(audio_end_ms, int) or isinstance(audio_end_ms, bool) \
-                or audio_end_ms < 0:
-            raise ProtocolError("invalid_value",
-                                "'audio_end_ms' must be a non-negative integer.", "audio_end_ms")
         if item.get("role") != "assistant" or item_rules.audio_content_index(item) is None:
             raise ProtocolError("invalid_value",
                                 "Only assistant messages with audio can be truncated.", "item_id")
@@ -330,10 +327,8 @@ class Session:
                        content_index=content_index, audio_end_ms=audio_end_ms)
 
     # ------------------------------------------------------------------ responses
-    def _on_response_create(self, event: Event) -> None:
-        params = event.get("response") or {}
-        if not isinstance(params, dict):
-            raise ProtocolError("invalid_type", "'response' must be an object.", "response")
+    def _on_response_create(self, event: ce.ResponseCreate) -> None:
+        params = event.response or ce.ResponseParams()
         if self._responses.active_id is not None:
             raise ProtocolError(
                 "conversation_already_has_active_response",
@@ -343,15 +338,13 @@ class Session:
         self._responses.next_spans.mark("request", self.now)
         self._start_response(params)
 
-    def _start_response(self, params: dict[str, Any]) -> None:
+    def _start_response(self, params: ce.ResponseParams) -> None:
         draft = self._responses.draft(params, self.config, self._decode_audio)
         self._turns.adopt(draft.request, self._responses.next_spans)
         self._responses.start(draft)
 
-    def _on_response_cancel(self, event: Event) -> None:
-        response_id = event.get("response_id")
-        if response_id is not None and not isinstance(response_id, str):
-            raise ProtocolError("invalid_type", "'response_id' must be a string.", "response_id")
+    def _on_response_cancel(self, event: ce.ResponseCancel) -> None:
+        response_id = event.response_id
         active = self._responses.active_id
         if active is None or (response_id and response_id != active):
             raise ProtocolError("response_cancel_not_active",
@@ -360,7 +353,7 @@ class Session:
                                 "response_id" if response_id else None)
         self._responses.cancel("client_cancelled")
 
-    def _on_output_clear(self, event: Event) -> None:
+    def _on_output_clear(self, event: ce.OutputAudioBufferClear) -> None:
         active = self._responses.active_id
         if active is None:
             raise ProtocolError("output_audio_buffer_not_active",
@@ -369,41 +362,40 @@ class Session:
         self._out.emit("output_audio_buffer.cleared", response_id=active)
 
     # ------------------------------------------------------------------ brain output
+    @_guarded
     def response_audio(self, response_id: str, pcm: np.ndarray, text: str,
                        now: float = 0.0) -> None:
         """A chunk of assistant speech (int16, 24 kHz); `text` is what it starts to say."""
         self._out.now = now
         self._responses.audio(response_id, pcm, text)
 
+    @_guarded
     def response_mark(self, response_id: str, name: str, now: float) -> None:
         """A moment inside the brain (e.g. the LLM's first token) for the turn's spans."""
         self._responses.mark(response_id, name, now)
 
+    @_guarded
     def response_text(self, response_id: str, delta: str, now: float = 0.0) -> None:
         self._out.now = now
         self._responses.text(response_id, delta)
 
+    @_guarded
     def response_tool_call(self, response_id: str, name: str, arguments: str,
                            call_id: str = "", now: float = 0.0) -> None:
         self._out.now = now
         self._responses.tool_call(response_id, name, arguments, call_id)
 
+    @_guarded
     def response_finish(self, response_id: str, error: str | None = None,
                         usage: Usage | None = None, now: float = 0.0) -> None:
         self._out.now = now
         if self._responses.finish(response_id, error, usage):
-            self._start_response({})  # the tools were quicker than the response
+            self._start_response(ce.ResponseParams())  # the tools were quicker than the response
 
+    @_guarded
     def tool_result(self, call_id: str, output: str, now: float = 0.0) -> None:
         """A server tool's output; when the last one is in, the model answers."""
         self._out.now = now
         if self._responses.tool_result(call_id, output):
-            self._start_response({})
+            self._start_response(ce.ResponseParams())
 
-
-def _item_id_param(event: Event) -> str:
-    item_id = event.get("item_id")
-    if not isinstance(item_id, str) or not item_id:
-        raise ProtocolError("missing_required_parameter" if item_id is None
-                            else "invalid_type", "'item_id' must be a string.", "item_id")
-    return item_id
