@@ -13,6 +13,10 @@ def _env(name: str, default: str | None = None) -> str | None:
 def _parse(raw: str, type_: str) -> object:
     if type_ in ("int", "int | None"):
         return int(raw)
+    if type_ in ("float", "float | None"):
+        return float(raw)
+    if type_ == "tuple[str, ...]":  # a comma-separated list
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     if type_ == "bool":
         return raw.strip().lower() in ("1", "true", "yes", "on")
     return raw
@@ -62,7 +66,23 @@ class Settings:
     speculative_stt: bool = True
     llm_threads: int = 2
     tts_threads: int = 1
+    # How long an HTTP stage may stay silent (connecting, or between two reads) before
+    # its request fails.
+    stt_timeout_s: float = 30.0
+    llm_timeout_s: float = 60.0
+    tts_timeout_s: float = 60.0
     log_level: str = "info"
+    # Limits: sessions open at once (in all, and per key or client secret), how long one
+    # may last (as hosted: 60 minutes), and how far a client may fall behind in reading
+    # (seconds of assistant audio waiting) before it is let go.
+    max_sessions: int | None = 100
+    max_sessions_per_key: int | None = None
+    max_session_s: float = 3600.0
+    send_backlog_s: float = 10.0
+    # Client secrets minted per minute and client address (client_secrets and /session).
+    mint_per_minute: int = 30
+    # Web origins besides the server's own whose pages may open sessions (and CORS).
+    allowed_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

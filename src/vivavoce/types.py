@@ -36,6 +36,24 @@ Send = Callable[[Event], Awaitable[None]]
 Receive = Callable[[], Awaitable[ClientInput | None]]
 
 
+class Ending(str):
+    """Why the server ends a session (the close reason a client reads), with the WebSocket
+    close code that says what kind of reason it is. A plain str reason is a normal close."""
+
+    NORMAL, POLICY, INTERNAL, TRY_AGAIN = 1000, 1008, 1011, 1013
+    code: int
+
+    def __new__(cls, reason: str, code: int = NORMAL) -> Ending:
+        ending = super().__new__(cls, reason)
+        ending.code = code
+        return ending
+
+
+def close_code(reason: str) -> int:
+    """The close code for a session the server ended with `reason`."""
+    return reason.code if isinstance(reason, Ending) else Ending.NORMAL
+
+
 @dataclass
 class ResponseRequest:
     """Everything a brain needs to produce one response."""

@@ -18,6 +18,7 @@ from vivavoce.brains.relay_bridge import (
     RunServerTool,
 )
 from vivavoce.store import ConversationLog
+from vivavoce.types import Ending
 
 CLOCK = {"type": "function", "name": "get_time", "description": "Time now.",
          "parameters": {"type": "object", "properties": {}}}
@@ -185,7 +186,7 @@ def test_usage_is_summed_and_the_cap_ends_the_session_politely():
     assert bridge.usage.total_tokens == 120 and bridge.usage.input_audio_tokens == 60
     assert bridge.usage.cached_tokens == 16 and bridge.usage.output_audio_tokens == 30
     assert to_client[-1]["error"]["code"] == "session_usage_limit"
-    assert commands[-1] == EndSession("usage limit reached")
+    assert commands[-1] == EndSession("usage limit reached", Ending.POLICY)
 
 
 def test_errors_about_the_relays_own_events_carry_no_client_event_id():

@@ -31,9 +31,13 @@ from vivavoce.brains.relay_bridge import (
 )
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.tools import ToolContext, ToolRegistry
-from vivavoce.types import Event, Send
+from vivavoce.types import Ending, Event, Send
 
 log = logging.getLogger(__name__)
+# The upstream socket's own log. websockets writes a handshake's headers at debug level,
+# the upstream's key among them: this logger never goes below info.
+_socket_log = logging.getLogger(f"{__name__}.upstream")
+_socket_log.setLevel(logging.INFO)
 
 # Waits between reconnection attempts; the last one repeats until the deadline.
 BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
@@ -85,9 +89,9 @@ class RelayConnection:
         self.bridge.client_audio(pcm)
         await self._flush()
 
-    async def reject(self, err: ProtocolError) -> None:
+    async def reject(self, err: ProtocolError, client_event_id: str | None = None) -> None:
         """A problem with what the client sent: the client's to know, not the upstream's."""
-        await self._send(err.to_event())
+        await self._send(err.to_event(client_event_id))
 
     async def ended(self) -> str | None:
         """Wait until the relay ends the session itself; why (None: the upstream side
@@ -147,6 +151,7 @@ class RelayConnection:
             try:
                 self._upstream = await connect(
                     self.relay.upstream_url(), additional_headers=headers, max_size=None,
+                    logger=_socket_log,
                     # Loopback never goes through a proxy from the environment.
                     proxy=None if host in ("127.0.0.1", "localhost", "::1") else True)
             except Exception as exc:  # refused, timed out, rejected (bad key, 5xx): retry
@@ -190,7 +195,7 @@ class RelayConnection:
             metrics.record_relay_usage(command.usage)
         elif isinstance(command, EndSession):
             log.info("ending relay session %s: %s", self._context.session_id, command.reason)
-            self._end_reason = command.reason
+            self._end_reason = Ending(command.reason, command.code)
             self._ended.set()
 
     async def _run_tool(self, command: RunServerTool) -> None:

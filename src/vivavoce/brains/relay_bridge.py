@@ -32,7 +32,7 @@ from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.store.log import ConversationLog
 from vivavoce.tools import offer
-from vivavoce.types import Event, Usage
+from vivavoce.types import Ending, Event, Usage
 
 # The event_id prefix of everything the relay itself sends upstream.
 OWN_PREFIX = "evt_relay_"
@@ -66,6 +66,7 @@ class Metered:
 @dataclass(frozen=True)
 class EndSession:
     reason: str
+    code: int = Ending.NORMAL  # the close code a WebSocket client gets
 
 
 Command = RunServerTool | CancelServerTool | Metered | EndSession
@@ -185,7 +186,7 @@ class RelayBridge:
         """Reconnecting failed for good."""
         self._tell_client(_error("upstream_unavailable",
                                  f"The upstream Realtime API is unavailable: {reason}"))
-        self._commands.append(EndSession("upstream unavailable"))
+        self._commands.append(EndSession("upstream unavailable", Ending.TRY_AGAIN))
 
     def unsent(self, events: list[Event]) -> None:
         """Events the upstream socket refused as it dropped: the client's wait for the
@@ -313,7 +314,7 @@ class RelayBridge:
                 "session_usage_limit", f"This session has used its allowance of "
                 f"{self._usage_cap} tokens ({self.usage.total_tokens} used). Goodbye; start a "
                 "new session to go on.", "invalid_request_error"))
-            self._commands.append(EndSession("usage limit reached"))
+            self._commands.append(EndSession("usage limit reached", Ending.POLICY))
 
     # ------------------------------------------------------------------ tool results
     def tool_result(self, call_id: str, output: str) -> None:

@@ -32,8 +32,9 @@ class Driver(Protocol):
     async def audio(self, pcm: np.ndarray) -> None:
         """Client audio that came as audio (int16, 24 kHz)."""
 
-    async def reject(self, err: ProtocolError) -> None:
-        """A problem with what the client sent, found before it became an event."""
+    async def reject(self, err: ProtocolError, client_event_id: str | None = None) -> None:
+        """A problem with what the client sent, found before it became an event (or
+        while it was handed over)."""
 
     async def ended(self) -> str | None:
         """Returns when the driver ends the session itself, with the reason."""

@@ -22,7 +22,7 @@ import numpy as np
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.brains.base import AudioOut, Brain, BrainOutput, Mark
 from vivavoce.engines.base import TextDelta, ToolCall, ToolCallStarted
-from vivavoce.protocol.errors import ProtocolError
+from vivavoce.protocol.errors import ProtocolError, server_error
 from vivavoce.session.commands import (
     Cancel,
     Command,
@@ -107,9 +107,10 @@ class SessionDriver:
         self.session.append_audio(pcm, self._clock())
         await self.flush()
 
-    async def reject(self, err: ProtocolError) -> None:
-        """A problem the transport found before the session could see the event."""
-        self.session.report(err)
+    async def reject(self, err: ProtocolError, client_event_id: str | None = None) -> None:
+        """A problem found before the session could see the event (or while the runner
+        handed it over)."""
+        self.session.report(err, client_event_id)
         await self.flush()
 
     async def flush(self) -> None:
@@ -121,10 +122,19 @@ class SessionDriver:
                 await self._send(event)
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(coro)
+        task = asyncio.ensure_future(self._guard(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    async def _guard(self, work: Awaitable[None]) -> None:
+        """The last line of defence for the driver's own tasks (a transcription, a response,
+        a tool): an unexpected exception becomes an `error`; the session goes on."""
+        try:
+            await work
+        except Exception:
+            self.session.report(server_error(getattr(work, "__name__", "a background task")))
+            await self.flush()
 
     def _execute(self, command: Command) -> None:
         if isinstance(command, Transcribe):

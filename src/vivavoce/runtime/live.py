@@ -1,24 +1,22 @@
 """The sessions open right now, and who hears each: the client that opened it and any
 that joined it (a backend on the sideband, say). Every server event goes through
-`LiveSession.publish`: into the conversation log (saved before it is sent), then to
-each listener."""
+`LiveSession.publish`: into the conversation log (saved before it is sent), then into
+each listener's bounded outbound queue (`outbound`), which its own task writes."""
 
 from __future__ import annotations
 
 import base64
-import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from vivavoce import metrics
 from vivavoce.audio.formats import FORMATS, Decoder
+from vivavoce.runtime.outbound import Backlog, Outbound, response_format
 from vivavoce.runtime.transport import AudioPlayer, Transport
 from vivavoce.session.spans import SPANS_EVENT
 from vivavoce.store import ConversationLog, ConversationStore
 from vivavoce.tools import ToolContext
 from vivavoce.types import Event
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,6 +27,7 @@ class _Listener:
     # audio, and a decoder per response.
     formats: dict[str, str] = field(default_factory=dict)
     decoders: dict[str, Decoder] = field(default_factory=dict)
+    outbound: Outbound = field(init=False)
 
     async def deliver(self, event: Event) -> None:
         type_ = event["type"]
@@ -44,10 +43,7 @@ class _Listener:
     def _track(self, event: Event) -> None:
         response = event.get("response") or {}
         if event["type"] == "response.created":
-            # A relayed upstream may leave the format out: then it is the default.
-            output = (response.get("audio") or {}).get("output") or {}
-            self.formats[response.get("id", "")] = (output.get("format") or {}).get(
-                "type", "audio/pcm")
+            self.formats[response.get("id", "")] = response_format(event)
         elif event["type"] == "response.done":
             self.formats.pop(response.get("id", ""), None)
             self.decoders.pop(response.get("id", ""), None)
@@ -71,11 +67,28 @@ class LiveSession:
         self._store = store
         self._listeners: list[_Listener] = []
 
-    def listen(self, transport: Transport, extensions: bool = False) -> None:
-        self._listeners.append(_Listener(transport, extensions))
+    def listen(self, transport: Transport, extensions: bool = False,
+               backlog: Backlog | None = None) -> Outbound:
+        """Add a listener; its outbound queue says when it has to go (`Outbound.done`)."""
+        listener = _Listener(transport, extensions)
+        # A transport that plays the audio itself paces it: waiting audio is not a backlog.
+        listener.outbound = Outbound(listener.deliver, backlog or Backlog(),
+                                     count_audio=not isinstance(transport, AudioPlayer))
+        self._listeners.append(listener)
+        return listener.outbound
 
-    def leave(self, transport: Transport) -> None:
-        self._listeners = [li for li in self._listeners if li.transport is not transport]
+    def outbound(self, transport: Transport) -> Outbound:
+        """The queue toward a listener (KeyError if it is not listening)."""
+        for listener in self._listeners:
+            if listener.transport is transport:
+                return listener.outbound
+        raise KeyError(transport)
+
+    async def leave(self, transport: Transport, drain_s: float = 0.0) -> None:
+        """Remove a listener, first letting what is queued for it go out (up to `drain_s`)."""
+        for listener in [li for li in self._listeners if li.transport is transport]:
+            self._listeners.remove(listener)
+            await listener.outbound.close(drain_s)
 
     async def publish(self, event: Event) -> None:
         """One server event to everyone listening; a finalized item is stored first."""
@@ -83,15 +96,8 @@ class LiveSession:
             await self._store.save(self.id, self.log.items())
         if event["type"] == SPANS_EVENT:
             metrics.record_turn(event)
-        for index, listener in enumerate(list(self._listeners)):
-            if index == 0:  # the client that opened the session: its failure is the session's
-                await listener.deliver(event)
-                continue
-            try:
-                await listener.deliver(event)
-            except Exception as exc:  # a joined listener that fails leaves; the session goes on
-                log.warning("session %s: a listener left (%s)", self.id, exc)
-                self.leave(listener.transport)
+        for listener in self._listeners:
+            listener.outbound.put(event)
 
 
 class LiveSessions(Mapping[str, LiveSession]):

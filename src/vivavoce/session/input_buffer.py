@@ -7,12 +7,16 @@ import numpy as np
 from vivavoce.audio.formats import INTERNAL_RATE
 
 SAMPLES_PER_MS = INTERNAL_RATE // 1000
+# The most audio the buffer holds (~5.8 MB); past it the oldest is dropped, so a client
+# streaming faster than real time, or never committing, cannot grow it without end.
+MAX_BUFFER_MS = 120_000
 
 
 class InputAudioBuffer:
     """Audio appended since the last commit or clear, addressed by timeline ms."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_ms: int = MAX_BUFFER_MS) -> None:
+        self.max_ms = max_ms
         self._chunks: list[np.ndarray] = []
         self.start_sample = 0  # timeline position of the first buffered sample
         self.end_sample = 0  # timeline position just past the last sample
@@ -25,10 +29,14 @@ class InputAudioBuffer:
     def duration_ms(self) -> int:
         return (self.end_sample - self.start_sample) // SAMPLES_PER_MS
 
-    def append(self, pcm: np.ndarray) -> None:
+    def append(self, pcm: np.ndarray) -> int:
+        """Add audio; returns how many ms of the oldest were dropped to stay in bounds."""
         if len(pcm):
             self._chunks.append(pcm)
             self.end_sample += len(pcm)
+        before = self.start_sample
+        self.keep_last(self.max_ms)
+        return (self.start_sample - before) // SAMPLES_PER_MS
 
     def _samples(self) -> np.ndarray:
         if len(self._chunks) > 1:

@@ -16,6 +16,7 @@ import numpy as np
 
 from vivavoce.engines.base import VAD
 from vivavoce.protocol import ids
+from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session import items as item_rules
 from vivavoce.session.commands import Cancel, Prefill, Prepare, Purpose
 from vivavoce.session.config import TurnDetection
@@ -87,6 +88,7 @@ class TurnTaking:
         # Transcripts of the turn so far, taken while the user speaks, to prefill with.
         self._partial: str | None = None  # the one in flight
         self._partial_ms = 0  # the timeline up to which the last one heard
+        self._overflowing = False  # whether the buffer is dropping its oldest audio
         self.configure(turn)
 
     def configure(self, turn: TurnDetection | None) -> None:
@@ -103,7 +105,18 @@ class TurnTaking:
 
     # ------------------------------------------------------------------ audio in
     def append(self, pcm: np.ndarray) -> None:
-        self.buffer.append(pcm)
+        """Audio in. ProtocolError, once the audio is taken, when the buffer overflows."""
+        overflowing = self._overflowing
+        self._overflowing = self.buffer.append(pcm) > 0
+        self._detect(pcm)
+        if self._overflowing and not overflowing:  # told once, not with every append
+            raise ProtocolError(
+                "input_audio_buffer_overflow",
+                f"The input audio buffer holds at most {self.buffer.max_ms // 1000} s of audio; "
+                "the oldest audio was dropped. Commit or clear the buffer sooner (or let turn "
+                "detection do it).")
+
+    def _detect(self, pcm: np.ndarray) -> None:
         if self._detector is None or self._frames is None or self._turn is None:
             return
         for probability, start_ms, end_ms in self._frames.feed(pcm):

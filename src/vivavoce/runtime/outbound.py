@@ -1,0 +1,146 @@
+"""Server events on their way to one listener: a bounded queue and the task that writes it.
+
+The session never waits for a client's socket: it puts events here and goes on. A
+client that reads slower than the session speaks lets the queue grow; past the backlog
+it may have (seconds of assistant audio, or a number of events) it is let go with a
+reason instead of being buffered for without end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from vivavoce.types import Ending, Event
+
+# Bytes of one millisecond of audio in each wire format (PCM16 at 24 kHz, G.711 at 8 kHz).
+_BYTES_PER_MS = {"audio/pcm": 48, "audio/pcmu": 8, "audio/pcma": 8}
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """How far a listener may fall behind before it is let go."""
+
+    audio_ms: int = 10_000  # assistant audio waiting to be sent
+    events: int = 10_000  # events of any kind waiting
+
+
+class ClientGone(Exception):
+    """A transport's client is no longer there to send to (raised by `Transport.send`)."""
+
+
+def response_format(event: Event) -> str:
+    """The audio format of the response a `response.created` announces (a relayed
+    upstream may leave it out: then it is the default)."""
+    output = ((event.get("response") or {}).get("audio") or {}).get("output") or {}
+    return (output.get("format") or {}).get("type", "audio/pcm")
+
+
+class Outbound:
+    """One listener's queue. `done` resolves when the listener is let go: with an Ending
+    when it fell too far behind, None when its client went away, or the exception its
+    transport failed with."""
+
+    def __init__(self, deliver: Callable[[Event], Awaitable[None]], backlog: Backlog,
+                 count_audio: bool = True) -> None:
+        """`count_audio`: whether waiting audio counts against the backlog (not for a
+        transport that paces the audio it plays itself)."""
+        self._deliver = deliver
+        self._backlog = backlog
+        self._count_audio = count_audio
+        self._queue: deque[tuple[Event, int]] = deque()
+        self._audio_ms = 0
+        self._rates: dict[str, int] = {}  # response id → bytes per ms of its audio
+        self._ready = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.done: asyncio.Future[Ending | None] = asyncio.get_running_loop().create_future()
+        self.peak = 0  # the most events ever waiting at once
+        self._task = asyncio.create_task(self._write())
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def put(self, event: Event) -> None:
+        if self.done.done():
+            return
+        ms = self._audio_ms_of(event)
+        self._queue.append((event, ms))
+        self._audio_ms += ms
+        self.peak = max(self.peak, len(self._queue))
+        self._idle.clear()
+        self._ready.set()
+        if self._audio_ms > self._backlog.audio_ms or len(self._queue) > self._backlog.events:
+            waiting = f"{self._audio_ms / 1000:.0f} s of audio" if self._audio_ms \
+                > self._backlog.audio_ms else f"{len(self._queue)} events"
+            self._let_go(Ending(f"slow reader: {waiting} not yet read", Ending.POLICY))
+
+    def _audio_ms_of(self, event: Event) -> int:
+        type_ = event["type"]
+        if type_ == "response.created":
+            self._rates[event["response"]["id"]] = _BYTES_PER_MS.get(response_format(event), 48)
+        elif type_ == "response.done":
+            self._rates.pop(event["response"]["id"], None)
+        elif type_ == "response.output_audio.delta" and self._count_audio:
+            rate = self._rates.get(event["response_id"], 48)
+            return len(event["delta"]) * 3 // 4 // rate
+        return 0
+
+    def _let_go(self, why: Ending | None) -> None:
+        if not self.done.done():
+            self.done.set_result(why)
+        self._queue.clear()  # nobody will read these: free them now
+        self._audio_ms = 0
+        self._idle.set()
+        self._task.cancel()
+
+    async def _write(self) -> None:
+        try:
+            while True:
+                await self._ready.wait()
+                while self._queue:
+                    event, ms = self._queue[0]
+                    await self._deliver(event)
+                    self._queue.popleft()
+                    self._audio_ms -= ms
+                self._ready.clear()
+                self._idle.set()
+        except ClientGone:
+            self._let_go(None)
+        except Exception as exc:  # the transport's own failure: its caller's to see
+            if not self.done.done():
+                self.done.set_exception(exc)
+            self._let_go(None)
+
+    async def close(self, drain_s: float = 0.0) -> None:
+        """Stop writing; first, for up to `drain_s`, let what is queued go out."""
+        if drain_s and not self.done.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), drain_s)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+def first_of(*waits: Awaitable[Any]) -> Awaitable[Any]:
+    """Whichever of `waits` finishes first (its result); the others are cancelled."""
+
+    async def race() -> Any:
+        # A future others hold (a listener's `done`) is watched, never cancelled.
+        tasks = [asyncio.ensure_future(asyncio.shield(w) if isinstance(w, asyncio.Future) else w)
+                 for w in waits]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return done.pop().result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    return race()

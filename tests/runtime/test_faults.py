@@ -1,0 +1,175 @@
+"""Faults, floods and slow readers, on the real runner, driver and session with scripted
+parts (tests/fakes.py): what fails takes one input with it, never the session; a client
+that stops reading is let go with a reason; memory stays bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import numpy as np
+
+from tests.fakes import FakeBrain, FakeTransport, Wait, speech, until, voice
+from tests.helpers import silence
+from tests.runtime.test_runner import leave, open_session, runner_for, text_turn
+from vivavoce.brains.base import AudioOut
+from vivavoce.engines.base import TextDelta
+from vivavoce.runtime import Context, InputAudio
+from vivavoce.session.input_buffer import MAX_BUFFER_MS
+from vivavoce.types import Ending, close_code
+
+
+class BrokenStore:
+    """A store that fails the way a full disk does."""
+
+    async def save(self, session_id: str, items: list) -> None:
+        raise OSError(28, "No space left on device")
+
+
+async def test_an_unexpected_failure_costs_one_event_not_the_session(caplog):
+    brain = FakeBrain(scripts=[[TextDelta("Still here.")]])
+    client, served = await open_session(runner_for(brain, store=BrokenStore()))
+    client.put({"type": "conversation.item.create", "event_id": "evt_item", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}})
+    failure = await client.wait_for("error")
+    assert failure["error"]["type"] == "server_error"
+    assert failure["error"]["event_id"] == "evt_item"
+    # Logged once, with the traceback and what was being handled; the session goes on.
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "conversation.item.create" in record.getMessage() and record.exc_info
+    client.put({"type": "session.update", "event_id": "evt_update", "session": {
+        "instructions": "Be brief."}})
+    updated = await client.wait_for("session.updated")
+    assert updated["session"]["instructions"] == "Be brief."
+    await leave(client, served)
+
+
+async def test_an_engine_callback_that_fails_is_one_error_and_the_next_turn_works(caplog):
+    # Not audio at all: the session cannot encode it.
+    brain = FakeBrain(scripts=[[AudioOut("not audio", "Hello.")], [speech("Fine again.")]])  # type: ignore[arg-type]
+    client, served = await open_session(runner_for(brain))
+    text_turn(client, "Hi")
+    failure = await client.wait_for("error")
+    assert failure["error"]["type"] == "server_error"
+    assert "response_audio" in failure["error"]["message"]
+    first = await client.wait_for("response.done")
+    text_turn(client, "Again?")
+    second = await client.wait_for(lambda e: e["type"] == "response.done"
+                                   and e["response"]["id"] != first["response"]["id"])
+    assert second["response"]["status"] == "completed"
+    assert second["response"]["output"][0]["content"][0]["transcript"] == "Fine again."
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+    await leave(client, served)
+
+
+class StopsReading(FakeTransport):
+    """A client that reads `reads` events and then never again."""
+
+    def __init__(self, reads: int) -> None:
+        super().__init__()
+        self.reads = reads
+        self.stuck = asyncio.Event()
+
+    async def send(self, event: dict) -> None:
+        if len(self.events) >= self.reads:
+            self.stuck.set()
+            await asyncio.Event().wait()  # the socket's buffers are full: forever
+        await super().send(event)
+
+
+async def test_a_client_that_stops_reading_is_let_go_with_a_reason():
+    chunk_ms = 500
+    answer = [speech(f"Part {n}.", chunk_ms) for n in range(120)]  # a minute of speech
+    brain = FakeBrain(scripts=[answer])
+    runner = runner_for(brain, send_backlog_s=5)
+    client = StopsReading(reads=3)
+    served = asyncio.create_task(runner.serve(client, Context()))
+    await client.wait_for("conversation.created")
+    (live,) = runner.sessions.values()
+    outbound = live.outbound(client)
+    client.put({"type": "session.update", "session": {"instructions": "Talk a lot."}})
+    text_turn(client, "Tell me everything.")
+    ended = await asyncio.wait_for(served, 10)
+    assert client.stuck.is_set()
+    assert close_code(ended) == Ending.POLICY and ended.startswith("slow reader")
+    # The queue never held much more than the 5 s of audio allowed: two events per chunk
+    # (its audio and its words), and a few more.
+    assert outbound.peak <= 2 * 5000 // chunk_ms + 12, outbound.peak
+    assert len(outbound) == 0  # and what it held was let go, though the brain said it all
+    assert brain.finished and not runner.sessions
+
+
+async def test_a_slow_reader_within_the_backlog_gets_everything():
+    class Slow(FakeTransport):
+        async def send(self, event: dict) -> None:
+            await asyncio.sleep(0.002)
+            await super().send(event)
+
+    brain = FakeBrain(scripts=[[speech(f"Part {n}.", 500) for n in range(10)]])
+    client, served = await open_session(runner_for(brain), Slow())
+    text_turn(client, "Go on.")
+    done = await client.wait_for("response.done")
+    assert done["response"]["status"] == "completed"
+    assert len(client.of_type("response.output_audio.delta")) == 10
+    await leave(client, served)
+
+
+async def test_audio_faster_than_real_time_is_bounded_and_told_once():
+    brain = FakeBrain(scripts=[[TextDelta("Heard you.")]])
+    client, served = await open_session(runner_for(brain))
+    client.put({"type": "session.update", "session": {
+        "audio": {"input": {"turn_detection": None}}, "output_modalities": ["text"]}})
+    await client.wait_for("session.updated")
+    tone = voice(1000)
+    for _ in range(MAX_BUFFER_MS // 1000 * 3):  # six minutes of audio, as fast as it goes
+        client.put(InputAudio(tone))
+    overflow = await client.wait_for("error")
+    assert overflow["error"]["code"] == "input_audio_buffer_overflow"
+    client.put({"type": "input_audio_buffer.commit"})
+    committed = await client.wait_for("input_audio_buffer.committed")
+    # Exactly the newest two minutes were kept.
+    await until(lambda: brain.transcribed)
+    assert brain.transcribed == [MAX_BUFFER_MS / 1000]
+    assert len(client.of_type("error")) == 1  # told once, not with every append
+    client.put({"type": "response.create"})
+    done = await client.wait_for("response.done")
+    assert done["response"]["status"] == "completed"
+    assert committed["item_id"]
+    await leave(client, served)
+
+
+async def test_a_session_ends_at_its_maximum_length():
+    hold = Wait()
+    brain = FakeBrain(scripts=[[TextDelta("Long"), hold]])
+    runner = runner_for(brain, max_session_s=0.3)
+    client, served = await open_session(runner)
+    text_turn(client, "Talk.", output_modalities=["text"])
+    ended = await asyncio.wait_for(served, 5)
+    assert (ended, close_code(ended)) == ("session expired", Ending.POLICY)
+    error = client.of_type("error")[-1]["error"]
+    assert error["code"] == "session_expired"
+    assert "maximum duration of 0.005 minutes" in error["message"]
+    assert brain.closed  # what was being made stopped
+    hold.go()
+
+
+async def test_the_input_buffer_never_holds_more_than_its_cap():
+    from tests.fakes import FakeVAD
+    from vivavoce.session.session import Session
+
+    session = Session(session_id="s", model="m", vad=FakeVAD())
+    session.receive({"type": "session.update", "session": {
+        "audio": {"input": {"turn_detection": None}}}})
+    largest = 0
+    for _ in range(200):  # 200 s of audio with nobody committing
+        session.append_audio(voice(1000))
+        largest = max(largest, session._turns.buffer.duration_ms)
+    assert largest == MAX_BUFFER_MS
+    events, _ = session.drain()
+    assert [e["error"]["code"] for e in events if e["type"] == "error"] == \
+        ["input_audio_buffer_overflow"]
+    session.receive({"type": "input_audio_buffer.clear"})
+    session.append_audio(silence(100))
+    assert session._turns.buffer.duration_ms == 100
+    session.drain()
+    np.testing.assert_equal(len(session._turns.buffer.take()), 2400)
