@@ -4,10 +4,12 @@ input (silence, bad events), and a relay in front of an upstream."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,7 +80,6 @@ class LiveServer:
     @property
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}"
-
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
@@ -97,6 +98,19 @@ def start_server(app, settings: Settings, port: int | None = None) -> LiveServer
             raise RuntimeError("server did not start")
         time.sleep(0.05)
     return LiveServer(port, settings, server, thread)
+
+
+@contextlib.contextmanager
+def scripted_server(brain=None, **settings) -> Iterator[LiveServer]:
+    """A live server on loopback whose brain and VAD are the scripted fakes (no models)."""
+    from tests.fakes import FakeBrain, FakeVAD
+
+    config = Settings(**settings)
+    live = start_server(create_app(config, brain or FakeBrain(), FakeVAD()), config)
+    try:
+        yield live
+    finally:
+        live.stop()
 
 
 async def raw_events(ws, until: str, limit: int = 200) -> list[dict]:

@@ -49,7 +49,27 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                    default=None, help="give Whisper its full 30 s window (slower)")
     p.add_argument("--no-speculative-stt", dest="speculative_stt", action="store_false",
                    default=None, help="wait for the end of the turn before transcribing")
+    for stage, default in (("stt", 30), ("llm", 60), ("tts", 60)):
+        p.add_argument(f"--{stage}-timeout", dest=f"{stage}_timeout_s", type=float,
+                       help=f"seconds an HTTP {stage} stage may stay silent before its "
+                       f"request fails (default {default})")
     p.add_argument("--log-level", help="debug, info, warning (default info)")
+    limits = p.add_argument_group("limits and origins")
+    limits.add_argument("--max-sessions", type=int,
+                        help="sessions open at once; more are told to try again later "
+                        "(default 100)")
+    limits.add_argument("--max-sessions-per-key", type=int,
+                        help="sessions one API key or client secret may hold at once")
+    limits.add_argument("--max-session-s", type=float,
+                        help="longest a session may last, in seconds (default 3600)")
+    limits.add_argument("--send-backlog-s", type=float,
+                        help="seconds of assistant audio a client may leave unread before "
+                        "it is let go (default 10)")
+    limits.add_argument("--mint-per-minute", type=int,
+                        help="client secrets one address may mint a minute (default 30)")
+    limits.add_argument("--allowed-origin", dest="allowed_origins", action="append",
+                        help="a web origin (https://app.example) whose pages may open "
+                        "sessions besides the server's own; repeat for more (also CORS)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -81,8 +101,14 @@ def serve(args: argparse.Namespace) -> None:
             "voice", "brain", "upstream_url", "upstream_model", "upstream_api_key",
             "usage_cap_tokens", "conversation_log_dir", "stt", "llm", "tts", "stt_url",
             "llm_url", "tts_url", "stt_model", "llm_model", "tts_model", "http_api_key",
-            "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level")
-    settings = Settings.from_env(**{k: getattr(args, k) for k in keys})
+            "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",
+            "stt_timeout_s", "llm_timeout_s", "tts_timeout_s", "max_sessions",
+            "max_sessions_per_key", "max_session_s", "send_backlog_s", "mint_per_minute",
+            "allowed_origins")
+    given = {k: getattr(args, k) for k in keys}
+    if given["allowed_origins"] is not None:
+        given["allowed_origins"] = tuple(given["allowed_origins"])
+    settings = Settings.from_env(**given)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.brain == "relay":

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -24,6 +25,8 @@ from vivavoce.settings import Settings
 from vivavoce.store import JsonDirectoryStore
 from vivavoce.tools import ToolRegistry, builtin
 from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
+from vivavoce.transports.origins import origin_refusal, same_origin_refusal
+from vivavoce.transports.ratelimit import RateLimit
 from vivavoce.transports.realtime_ws import realtime_endpoint
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -60,7 +63,7 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
-        await realtime_endpoint(websocket, auth=auth, runner=runner)
+        await realtime_endpoint(websocket, auth=auth, runner=runner, settings=settings)
 
     @app.get("/v1/sessions/{session_id}/items")
     async def session_items(session_id: str, request: Request) -> dict[str, Any]:
@@ -97,9 +100,21 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
         return JSONResponse({"value": secret.value, "expires_at": secret.expires_at,
                              "session": config.wire()})
 
+    minting = RateLimit(settings.mint_per_minute)
+
+    def mint_allowed(request: Request, refusal: str | None) -> None:
+        """The checks before a secret is minted: the asking page, then the rate."""
+        if refusal is not None:
+            raise HTTPException(403, refusal)
+        wait = minting.take(request.client.host if request.client else "")
+        if wait is not None:
+            raise HTTPException(429, f"Too many client secrets asked for; try again in "
+                                f"{wait:.0f} s.", headers={"Retry-After": f"{wait:.0f}"})
+
     @app.post("/v1/realtime/client_secrets")
     async def client_secrets(request: Request) -> JSONResponse:
         # The hosted API's route: minting takes the server's own key.
+        mint_allowed(request, origin_refusal(request.headers, settings))
         allowed, used_secret = auth.check(bearer(request.headers, []))
         if not allowed or used_secret is not None:
             raise HTTPException(401, "A valid API key is required to create client secrets.")
@@ -112,17 +127,20 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
 
     @app.post("/session")
     async def page_session(request: Request) -> JSONResponse:
-        """The web page's way in: a short-lived secret, so the page never holds the key."""
-        # Browsers send Origin on cross-site POSTs: refuse those, so another site
-        # cannot mint secrets through a visitor's browser.
-        origin = request.headers.get("origin")
-        if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
-            raise HTTPException(403, "Sessions can only be started from this server's own page.")
+        """The web page's way in: a short-lived secret, so the page never holds the key.
+        Only for a same-origin browser request: no other site can mint through a
+        visitor's browser (a non-browser client can claim anything: a convenience for
+        trusted networks, not a way around the key)."""
+        mint_allowed(request, same_origin_refusal(request.headers, settings))
         if not settings.web_sessions:
             raise HTTPException(403, "This server's web page is turned off (--no-web-sessions).")
         body = await json_body(request)
         return mint(PAGE_SECRET_TTL_S, body.get("session"))
 
+    if settings.allowed_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "OpenAI-Beta"])
     if WEB_DIR.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app

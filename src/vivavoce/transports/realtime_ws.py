@@ -1,20 +1,32 @@
 """The Realtime WebSocket endpoint: `GET /v1/realtime` (GA, or beta by header).
 
-A thin adapter: it checks the credential, translates the beta dialect at its edge, and
-hands the connection to the runner.
+A thin adapter: it checks the page's origin, the credential and whether there is room,
+translates the beta dialect at its edge, and hands the connection to the runner. The
+socket closes with a code and a reason a client can read: 1008 for a policy (no key,
+a reader too slow, a session too long), 1011 for an internal error, 1013 for "busy, try
+again later".
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 
+from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vivavoce.protocol import beta
-from vivavoce.protocol.errors import ProtocolError, parse_event
+from vivavoce.protocol.errors import ProtocolError, parse_event, server_error
 from vivavoce.runtime import ClientInput, Context, Runner
+from vivavoce.runtime.limits import Busy
+from vivavoce.runtime.outbound import ClientGone
+from vivavoce.settings import Settings
 from vivavoce.transports.auth import Auth, bearer
-from vivavoce.types import Event
+from vivavoce.transports.origins import origin_refusal
+from vivavoce.types import Ending, Event, close_code
+
+log = logging.getLogger(__name__)
 
 
 def is_beta(websocket: WebSocket, subprotocols: list[str]) -> bool:
@@ -31,8 +43,12 @@ class WebSocketTransport:
 
     async def send(self, event: Event) -> None:
         out = beta.server_to_beta(event) if self.beta else event
-        if out is not None:
+        if out is None:
+            return
+        try:
             await self.websocket.send_text(json.dumps(out))
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:  # closed under us
+            raise ClientGone from exc
 
     async def receive(self) -> ClientInput | None:
         """The client's next event in GA form; None once it has gone."""
@@ -50,14 +66,34 @@ class WebSocketTransport:
             event = parse_event(text)
         except ProtocolError as err:
             return err
-        return beta.client_to_ga(event) if self.beta else event
+        if not self.beta:
+            return event
+        try:
+            return beta.client_to_ga(event)
+        except Exception:  # the last line of defence for the dialect's own edge
+            return server_error("a beta client event")
 
 
-async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner) -> None:
+async def refuse(websocket: WebSocket, status: int, message: str) -> None:
+    """Refuse an upgrade with an HTTP status, before any session exists."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse({"error": {"message": message}},
+                                                          status_code=status))
+    else:  # servers without the extension answer a close before accept with 403
+        await websocket.close(code=Ending.POLICY, reason=message[:120])
+
+
+async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner,
+                            settings: Settings) -> None:
     """One connection, one session."""
+    refusal = origin_refusal(websocket.headers, settings)
+    if refusal is not None:
+        await refuse(websocket, 403, refusal)
+        return
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     chosen = "realtime" if "realtime" in subprotocols else None
-    allowed, secret = auth.check(bearer(websocket.headers, subprotocols))
+    credential = bearer(websocket.headers, subprotocols)
+    allowed, secret = auth.check(credential)
     await websocket.accept(subprotocol=chosen)
     transport = WebSocketTransport(websocket, is_beta(websocket, subprotocols))
     if not allowed:
@@ -65,7 +101,14 @@ async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner)
                             "Incorrect or missing API key (or an expired client secret).",
                             type="invalid_request_error")
         await transport.send(err.to_event())
-        await websocket.close(code=1008, reason="invalid_api_key")
+        await websocket.close(code=Ending.POLICY, reason="invalid_api_key")
+        return
+    try:
+        ticket = runner.admission.admit(credential if auth.required else None)
+    except Busy as busy:
+        await transport.send(ProtocolError("server_busy", busy.reason,
+                                           type="server_error").to_event())
+        await websocket.close(code=busy.close_code, reason=busy.reason)
         return
     query = websocket.query_params
     context = Context(persona=query.get("persona") or None, model=query.get("model") or None,
@@ -73,6 +116,12 @@ async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner)
                       # vivavoce's own events (turn spans) only for clients that ask: strict
                       # clients of the hosted protocol would not know them.
                       extensions=query.get("vivavoce_spans", "") in ("1", "true"))
-    ended = await runner.serve(transport, context)
+    with ticket:
+        try:
+            ended = await runner.serve(transport, context)
+        except Exception:
+            log.exception("session failed")
+            ended = Ending("internal error", Ending.INTERNAL)
     if ended is not None:
-        await websocket.close(code=1000, reason=ended)
+        with contextlib.suppress(RuntimeError, OSError):  # unless the client left meanwhile
+            await websocket.close(code=close_code(ended), reason=ended)

@@ -1,0 +1,5 @@
+"""`python -m vivavoce ...`: the same as the `vivavoce` command."""
+
+from vivavoce.cli import main
+
+main()
