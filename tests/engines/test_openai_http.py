@@ -39,10 +39,20 @@ class Requests:
     seen: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200  # set to an error code to make every endpoint fail
     delay: float = 0.0  # between streamed pieces
+    # How every endpoint misbehaves: "hang" (never answers), "garbage" (an HTML page),
+    # "cut" (the connection closes a few hundred bytes into the answer).
+    fault: str | None = None
+    fault_on: str = ""  # only on paths containing this (all by default)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+class _Cut(Exception):
+    """The misbehaving server hangs up mid-answer."""
 
 
 class FakeOpenAI(BaseHTTPRequestHandler):
     requests: Requests
+    CUT_AFTER = 40  # bytes of an answer written before a "cut"
 
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         pass
@@ -51,10 +61,27 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.requests.seen.append({"path": self.path, "headers": dict(self.headers),
                                    "body": body})
-        if self.requests.status != 200:
-            self._send(self.requests.status, "application/json",
-                       json.dumps({"error": {"message": "Incorrect API key provided",
-                                             "type": "invalid_request_error"}}).encode())
+        self._written = 0
+        try:
+            self._answer(body)
+        except _Cut:
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+
+    def _answer(self, body: bytes) -> None:
+        fault = self.requests.fault if self.requests.fault_on in self.path else None
+        status = self.requests.status if self.requests.fault_on in self.path else 200
+        self._cutting = fault == "cut"
+        if fault == "hang":
+            self._hang()
+        elif fault == "garbage":
+            self._send(200, "text/html", b"<html><body>502 Bad Gateway</body></html>")
+        elif status != 200:
+            # Quoting the key it got, as some servers do in their errors.
+            key = (self.headers.get("Authorization") or "")[len("Bearer "):]
+            self._send(status, "application/json", json.dumps({"error": {
+                "message": f"Incorrect API key provided: {key}",
+                "type": "invalid_request_error"}}).encode())
         elif self.path == "/v1/audio/transcriptions":
             self._transcription(body)
         elif self.path == "/v1/chat/completions":
@@ -64,13 +91,32 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         else:
             self._send(404, "text/plain", b"no such route")
 
-    def _send(self, status: int, ctype: str, payload: bytes = b"") -> None:
+    def _hang(self) -> None:
+        """Read nothing more, answer nothing, until the client gives up."""
+        self.connection.settimeout(0.05)
+        while not self.requests.stopping.is_set():
+            try:
+                if not self.connection.recv(1):
+                    return
+            except TimeoutError:
+                continue
+
+    def _write(self, data: bytes) -> None:
+        if self._cutting and self._written + len(data) > self.CUT_AFTER:
+            self.wfile.write(data[:max(0, self.CUT_AFTER - self._written)])
+            self.wfile.flush()
+            raise _Cut
+        self._written += len(data)
+        self.wfile.write(data)
+
+    def _send(self, status: int, ctype: str, payload: bytes = b"",
+              length: int | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        if payload:
-            self.send_header("Content-Length", str(len(payload)))
+        if payload or length:
+            self.send_header("Content-Length", str(length or len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        self._write(payload)
 
     def _transcription(self, body: bytes) -> None:
         head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
@@ -105,18 +151,18 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             self._event({**base, "choices": [], "usage": {
                 "prompt_tokens": 42, "completion_tokens": 7, "total_tokens": 49,
                 "prompt_tokens_details": {"cached_tokens": 32}}})
-        self.wfile.write(b"data: [DONE]\n\n")
+        self._write(b"data: [DONE]\n\n")
 
     def _event(self, payload: dict[str, Any]) -> None:
-        self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+        self._write(f"data: {json.dumps(payload)}\n\n".encode())
         self.wfile.flush()
         time.sleep(self.requests.delay)
 
     def _speech(self) -> None:
-        self._send(200, "application/octet-stream")
         data = SPEECH.tobytes()
+        self._send(200, "application/octet-stream", length=len(data))
         for i in range(0, len(data), 1001):  # odd sizes split samples across pieces
-            self.wfile.write(data[i:i + 1001])
+            self._write(data[i:i + 1001])
             self.wfile.flush()
             time.sleep(self.requests.delay)
 
@@ -130,6 +176,7 @@ def fake_openai() -> Iterator[tuple[str, Requests]]:
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}/v1/", requests
+    requests.stopping.set()
     httpd.shutdown()
     httpd.server_close()
 

@@ -33,7 +33,8 @@ def build_stt(settings: Settings) -> STT:
     if settings.stt == "http":
         from vivavoce.engines.openai_http_stt import OpenAIHTTPSTT
 
-        return OpenAIHTTPSTT(_url(settings, "stt"), settings.http_api_key, settings.stt_model)
+        return OpenAIHTTPSTT(_url(settings, "stt"), settings.http_api_key, settings.stt_model,
+                             timeout=settings.stt_timeout_s)
     from vivavoce.engines.whisper_stt import WhisperSTT
     from vivavoce.models.locate import model_path
 
@@ -45,7 +46,8 @@ def build_llm(settings: Settings) -> LLM:
     if settings.llm == "http":
         from vivavoce.engines.openai_http_llm import OpenAIHTTPLLM
 
-        return OpenAIHTTPLLM(_url(settings, "llm"), settings.http_api_key, settings.llm_model)
+        return OpenAIHTTPLLM(_url(settings, "llm"), settings.http_api_key, settings.llm_model,
+                             timeout=settings.llm_timeout_s)
     from vivavoce.engines.llama_llm import LlamaLLM
     from vivavoce.models.locate import model_path
 
@@ -56,7 +58,8 @@ def build_tts(settings: Settings) -> TTS:
     if settings.tts == "http":
         from vivavoce.engines.openai_http_tts import OpenAIHTTPTTS
 
-        return OpenAIHTTPTTS(_url(settings, "tts"), settings.http_api_key, settings.tts_model)
+        return OpenAIHTTPTTS(_url(settings, "tts"), settings.http_api_key, settings.tts_model,
+                             timeout=settings.tts_timeout_s)
     from vivavoce.engines.piper_tts import PiperTTS
     from vivavoce.models.locate import model_path
 

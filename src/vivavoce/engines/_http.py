@@ -12,12 +12,21 @@ from .base import EngineError
 
 
 class Endpoint:
-    """One base URL (e.g. http://localhost:11434/v1) with auth and pooled connections."""
+    """One base URL (e.g. http://localhost:11434/v1) with auth and pooled connections.
+
+    `timeout` bounds each wait: connecting, and each read of a streamed body, so a
+    server that hangs fails the request instead of holding it (and its thread) forever.
+    """
 
     def __init__(self, base_url: str, api_key: str | None, timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(headers=headers, timeout=timeout)
+
+    def _safe(self, text: str) -> str:
+        # A server may quote the key it was sent in its error: never pass it on.
+        return text.replace(self._api_key, "***") if self._api_key else text
 
     @contextmanager
     def post(self, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
@@ -30,12 +39,12 @@ class Endpoint:
             with self._client.stream("POST", url, **kwargs) as response:
                 if not response.is_success:
                     response.read()
-                    raise EngineError(
-                        f"POST {url} returned {response.status_code}: {_error_text(response)}"
-                    )
+                    raise EngineError(self._safe(
+                        f"POST {url} returned {response.status_code} "
+                        f"{response.reason_phrase}: {_error_text(response)}"))
                 yield response
         except httpx.HTTPError as e:
-            raise EngineError(f"POST {url} failed: {e!r}") from e
+            raise EngineError(self._safe(f"POST {url} failed: {e!r}")) from e
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -49,6 +49,7 @@ class OpenAIHTTPLLM:
             body["tool_choice"] = _chat_tool_choice(request.tool_choice)
         calls: dict[int, dict[str, str]] = {}  # tool-call fragments by index
         usage: Usage | None = None
+        finished = False
         with self._endpoint.post("/chat/completions", json=body) as r:
             for line in r.iter_lines():
                 if cancel.is_set():
@@ -57,6 +58,7 @@ class OpenAIHTTPLLM:
                     continue  # blank separators, comments, "event:" lines
                 data = line[5:].strip()
                 if data == "[DONE]":
+                    finished = True
                     break
                 chunk = _json(data)
                 if chunk.get("error"):
@@ -64,6 +66,7 @@ class OpenAIHTTPLLM:
                 if u := chunk.get("usage"):
                     usage = _usage(u)
                 for choice in chunk.get("choices") or []:
+                    finished = finished or bool(choice.get("finish_reason"))
                     delta = choice.get("delta") or {}
                     if delta.get("content"):
                         yield TextDelta(delta["content"])
@@ -71,6 +74,9 @@ class OpenAIHTTPLLM:
                         if not calls:
                             yield ToolCallStarted()
                         _merge_tool_call(calls, tc)
+        if not finished:  # cut off, or not a chat stream at all: not an answer to keep
+            raise EngineError(f"the chat stream from {self._endpoint.base_url} ended before "
+                              "it finished (no finish_reason, no [DONE])")
         for call in (calls[i] for i in sorted(calls)):
             yield ToolCall(name=call["name"], arguments=call["arguments"] or "{}",
                            call_id=call["id"])

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ._http import Endpoint
+from .base import EngineError
 
 OPENAI_VOICES = ("alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "marin",
                  "nova", "onyx", "sage", "shimmer", "verse")
@@ -34,6 +35,10 @@ class OpenAIHTTPTTS:
         if speed != 1.0:
             body["speed"] = speed
         with self._endpoint.post("/audio/speech", json=body) as r:
+            kind = r.headers.get("content-type", "")
+            if kind.startswith(("application/json", "text/")):  # an error page, not audio
+                raise EngineError(f"/audio/speech answered {kind} instead of audio: "
+                                  f"{r.read()[:200]!r}")
             odd = b""  # network chunks may split a sample
             for data in r.iter_bytes():
                 if cancel.is_set():

@@ -177,12 +177,18 @@ class Responses:
     def awaiting_transcript(self, item_id: str) -> None:
         self._awaited.add(item_id)
 
-    def transcript_arrived(self, item_id: str) -> None:
-        """An awaited transcript came (or failed): the response may start now."""
+    def transcript_arrived(self, item_id: str, failure: str | None = None) -> None:
+        """An awaited transcript came: the response may start now. Or it failed: then
+        the response waiting for it fails too (the model cannot answer what it did not
+        hear)."""
         self._awaited.discard(item_id)
         response = self._current
         if response is not None and item_id in response.waiting_for:
             response.spans.mark("stt_done", self._out.now)
+            if failure is not None and response.phase is Phase.WAITING:
+                self._finish(response, "failed", _failed(
+                    "transcription_failed", f"The user's audio could not be transcribed: "
+                    f"{failure}"))
         else:
             self.next_spans.mark("stt_done", self._out.now)
 
@@ -304,9 +310,7 @@ class Responses:
         if usage is not None:
             response.usage = usage
         if error is not None:
-            self._finish(response, "failed", {
-                "type": "failed",
-                "error": {"type": "server_error", "code": "engine_error", "message": error}})
+            self._finish(response, "failed", _failed("engine_error", error))
             return False
         self._finish(response, "completed", None)
         if not response.server_calls:
@@ -424,3 +428,8 @@ class Responses:
 
     def forget(self, item_id: str) -> None:
         self._assistant_audio.pop(item_id, None)
+
+
+def _failed(code: str, message: str) -> dict[str, Any]:
+    """The status_details of a response that failed on the server's side."""
+    return {"type": "failed", "error": {"type": "server_error", "code": code, "message": message}}

@@ -254,7 +254,7 @@ class Session:
     def transcribed(self, item_id: str, text: str | None, failure: str | None,
                     seconds: float) -> None:
         """An item's transcript, or why there is none."""
-        self._responses.transcript_arrived(item_id)
+        self._responses.transcript_arrived(item_id, failure)
         if self.conversation.has(item_id):
             item = self.conversation.get(item_id)
             item_rules.set_user_transcript(item, text or "")
