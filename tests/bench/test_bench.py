@@ -13,11 +13,13 @@ def test_bench_writes_schema_and_chart(server, tmp_path):
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     args = parser.parse_args(["--url", server.ws, "--prompts", "2", "--barge-in",
-                              "--out", str(tmp_path)])
+                              "--idle-mics", "3", "--out", str(tmp_path)])
     bench(args)
     data = json.loads((tmp_path / "bench.json").read_text())
     assert data["schema"] == SCHEMA_VERSION
     assert data["config"]["barge_in"] is True
+    # Three open microphones streamed a quiet room meanwhile, and none was dropped.
+    assert data["config"]["idle_mics"] == 3 and data["sessions_dropped"] == 0
     for key in ("ttfa_s", "barge_in_s", "server_first_audio_s"):
         assert set(data[key]) == {"n", "median", "p95", "min", "max"}
     assert data["ttfa_s"]["n"] == 2

@@ -173,3 +173,19 @@ async def test_the_input_buffer_never_holds_more_than_its_cap():
     assert session._turns.buffer.duration_ms == 100
     session.drain()
     np.testing.assert_equal(len(session._turns.buffer.take()), 2400)
+
+
+async def test_a_background_task_that_fails_is_reported_and_the_session_goes_on(caplog):
+    """The response's own task fails where the driver cannot turn it into a failed
+    response (storing its item fails even as it reports that): the driver's last line
+    of defence tells the client, and the session still answers."""
+    brain = FakeBrain(scripts=[[TextDelta("An answer to store.")]])
+    client, served = await open_session(runner_for(brain, store=BrokenStore()))
+    text_turn(client, "Hi", output_modalities=["text"])
+    await until(lambda: any("_respond" in r.getMessage() for r in caplog.records))
+    failures = [e["error"] for e in client.of_type("error")]
+    assert failures and {f["type"] for f in failures} == {"server_error"}
+    client.put({"type": "session.update", "session": {"instructions": "Still there?"}})
+    assert (await client.wait_for("session.updated"))["session"]["instructions"] == \
+        "Still there?"
+    await leave(client, served)

@@ -15,8 +15,8 @@ from typing import Any
 Event = dict[str, Any]
 Path = tuple[str | int, ...]
 
-# 20 ms of a quiet tone, PCM16 at 24 kHz: audio that is valid in every way.
-AUDIO = base64.b64encode(bytes(range(0, 240)) * 4).decode()
+# 20 ms of a quiet room (samples 0..6), PCM16 at 24 kHz: audio valid in every way.
+AUDIO = base64.b64encode(bytes(b for n in range(480) for b in (n % 7, 0))).decode()
 TOOL = {"type": "function", "name": "get_time", "description": "Get the time.",
         "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}}}
 
@@ -163,8 +163,9 @@ def mutate(event: Event, rng: random.Random) -> Event:
             del node[rng.choice(list(node))]  # a field dropped
         elif choice == 1 and isinstance(node, dict):
             node[rng.choice(["bogus", "zz", "metadata", "id"])] = junk(rng)  # one added
-        elif choice == 2 and isinstance(node, str):
-            event = replace(event, path, node * rng.randrange(2, 2000)) if path else event
+        elif choice == 2 and isinstance(node, str) and path:  # up to ~1 MB: frames stay
+            times = min(rng.randrange(2, 2000), 1_000_000 // max(1, len(node)))  # under the
+            event = replace(event, path, node * max(times, 2))  # server's frame size limit
         elif path:
             event = replace(event, path, junk(rng))  # retyped, or a strange value
     return event

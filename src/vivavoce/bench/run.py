@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vivavoce.bench.prompts import DEFAULT_PROMPTS, Prompt, load_wav, synthesize
 from vivavoce.bench.report import summarize, table, write
-from vivavoce.bench.user import Turn, User
+from vivavoce.bench.user import Turn, User, idle_mic
 
 BARGE_IN_TEXT = "Sorry, wait, stop for a moment."
 
@@ -23,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how many spoken prompts per user (default 20)")
     parser.add_argument("--wav", nargs="*", type=Path, help="use these WAV files as prompts")
     parser.add_argument("--users", type=int, default=1, help="concurrent sessions")
+    parser.add_argument("--idle-mics", type=int, default=0,
+                        help="more sessions meanwhile, streaming a quiet room in real time")
     parser.add_argument("--barge-in", action="store_true",
                         help="talk over every answer and time how fast it stops")
     parser.add_argument("--semantic-vad", metavar="EAGERNESS",
@@ -70,10 +72,22 @@ def _local_server():
 
 
 async def _run_users(url: str, prompts: list[Prompt], users: int,
-                     barge_in: Prompt | None, turn_detection: dict | None = None) -> list[Turn]:
+                     barge_in: Prompt | None, turn_detection: dict | None = None,
+                     idle_mics: int = 0) -> tuple[list[Turn], int]:
+    """Every user's turns, and how many sessions (users and idle mics) were dropped."""
+    stop = asyncio.Event()
+    mics = [asyncio.create_task(idle_mic(url, stop)) for _ in range(idle_mics)]
+    if mics:
+        await asyncio.sleep(2)  # all microphones open before anyone talks
     results = await asyncio.gather(*(User(url, turn_detection=turn_detection)
-                                     .run(prompts, barge_in) for _ in range(users)))
-    return [turn for user_turns in results for turn in user_turns]
+                                     .run(prompts, barge_in) for _ in range(users)),
+                                   return_exceptions=True)
+    stop.set()
+    kept = await asyncio.gather(*mics)
+    dropped = sum(isinstance(r, BaseException) for r in results) + kept.count(False)
+    for failure in (r for r in results if isinstance(r, BaseException)):
+        print(f"  a user's session ended: {failure!r}", flush=True)
+    return [t for r in results if not isinstance(r, BaseException) for t in r], dropped
 
 
 def bench(args: argparse.Namespace) -> dict:
@@ -81,17 +95,23 @@ def bench(args: argparse.Namespace) -> dict:
     barge = synthesize([BARGE_IN_TEXT])[0] if args.barge_in else None
     turn_detection = {"type": "semantic_vad", "eagerness": args.semantic_vad} \
         if args.semantic_vad else None
-    config = {"prompts": len(prompts), "users": args.users, "barge_in": args.barge_in,
+    config = {"prompts": len(prompts), "users": args.users, "idle_mics": args.idle_mics,
+              "barge_in": args.barge_in,
               "url": args.url or "in-process local models",
               "turn_detection": turn_detection or {"type": "server_vad"}}
     with contextlib.ExitStack() as stack:
         url = args.url or stack.enter_context(_local_server())
-        print(f"bench: {len(prompts)} prompts x {args.users} user(s) against {url}", flush=True)
+        print(f"bench: {len(prompts)} prompts x {args.users} user(s) against {url}"
+              + (f", {args.idle_mics} idle microphones open" if args.idle_mics else ""),
+              flush=True)
         # One warm-up turn so model loading and first-call costs are not measured.
         asyncio.run(_run_users(url, prompts[:1], 1, None, turn_detection))
-        turns = asyncio.run(_run_users(url, prompts, args.users, barge, turn_detection))
+        turns, dropped = asyncio.run(_run_users(url, prompts, args.users, barge,
+                                                turn_detection, args.idle_mics))
     summary = summarize(turns, config)
+    summary["sessions_dropped"] = dropped
     print(table(summary))
+    print(f"sessions dropped: {dropped} of {args.users + args.idle_mics}")
     json_path, chart_path = write(summary, args.out)
     print(f"wrote {json_path} and {chart_path}")
     return summary

@@ -199,3 +199,30 @@ def _transcript(response: dict[str, Any]) -> str:
             if text:
                 return text
     return ""
+
+
+async def idle_mic(url: str, stop: asyncio.Event) -> bool:
+    """An open microphone nobody speaks into: quiet room noise in real time until `stop`.
+    False if the server dropped the session meanwhile."""
+    noise = (np.random.default_rng(7).normal(0, 20, CHUNK)).astype(np.int16)
+    frame = json.dumps({"type": "input_audio_buffer.append",
+                        "audio": base64.b64encode(noise.tobytes()).decode()})
+    try:
+        async with websockets.connect(f"{url}/v1/realtime", max_size=None) as ws:
+            reader = asyncio.create_task(_discard(ws))
+            start = time.monotonic()
+            sent = 0
+            while not stop.is_set() and not reader.done():
+                await ws.send(frame)
+                sent += 1
+                await asyncio.sleep(max(0.0, start + sent * CHUNK_MS / 1000 - time.monotonic()))
+            closed_by_server = reader.done()
+            reader.cancel()
+            return not closed_by_server
+    except (OSError, websockets.ConnectionClosed):
+        return False
+
+
+async def _discard(ws) -> None:
+    async for _ in ws:
+        pass

@@ -62,11 +62,12 @@ def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
-def server_error(what: str) -> ProtocolError:
-    """The last line of defence: call while an unexpected exception is being handled. It is
-    logged once, with its traceback and `what` was being done (an event type, never the
-    event: no audio, no keys), and becomes the one error the client is told."""
-    log.exception("unexpected error in %s; the session goes on", what)
+def server_error(what: str, exc: BaseException | None = None) -> ProtocolError:
+    """The last line of defence, for an unexpected exception (`exc`, else the one being
+    handled). It is logged once, with its traceback and `what` was being done (an event
+    type, never the event: no audio, no keys), and becomes the one error the client is
+    told."""
+    log.error("unexpected error in %s; the session goes on", what, exc_info=exc or True)
     return ProtocolError("server_error", f"The server failed while handling {what}; the "
                          "session goes on.", type="server_error")
 

@@ -122,19 +122,27 @@ class SessionDriver:
                 await self._send(event)
 
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(self._guard(coro))
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._finished)
         return task
 
-    async def _guard(self, work: Awaitable[None]) -> None:
+    def _finished(self, task: asyncio.Task[None]) -> None:
         """The last line of defence for the driver's own tasks (a transcription, a response,
         a tool): an unexpected exception becomes an `error`; the session goes on."""
-        try:
-            await work
-        except Exception:
-            self.session.report(server_error(getattr(work, "__name__", "a background task")))
-            await self.flush()
+        self._tasks.discard(task)
+        if task.cancelled() or task.exception() is None:
+            return
+        what = getattr(task.get_coro(), "__name__", "a background task")
+        self.session.report(server_error(what, task.exception()))
+        telling = asyncio.ensure_future(self.flush())
+        self._tasks.add(telling)
+        telling.add_done_callback(self._told)
+
+    def _told(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # failing again: logged
+            log.error("could not report a failure: %r", task.exception())
 
     def _execute(self, command: Command) -> None:
         if isinstance(command, Transcribe):
