@@ -215,3 +215,12 @@ def test_python_dash_m_vivavoce_is_the_vivavoce_command():
     helped = subprocess.run([sys.executable, "-m", "vivavoce", "serve", "--help"],
                             capture_output=True, text=True, timeout=60)
     assert "--max-sessions" in helped.stdout and "--allowed-origin" in helped.stdout
+
+
+async def test_a_key_that_is_not_ascii_is_simply_wrong():
+    """Keys are compared in constant time, as bytes: any string is a wrong guess."""
+    with scripted_server(api_key=KEY) as live:
+        for guess in ("ünïcødé", KEY[:-1] + "é", ""):
+            refused = await opens(live.ws, Authorization=f"Bearer {guess}")
+            assert refused["error"]["code"] == "invalid_api_key"
+        assert (await opens(live.ws, Authorization=f"Bearer {KEY}"))["type"] == "session.created"
