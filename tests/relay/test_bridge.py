@@ -237,3 +237,16 @@ def test_audio_that_came_as_audio_is_appended_in_the_sessions_format():
     _, appends, _ = bridge.drain()
     data = b"".join(base64.b64decode(a["audio"]) for a in appends)
     assert 750 <= len(data) <= 1600 and g711.ulaw_decode(data).std() > 1000
+
+
+def test_tools_of_any_shape_from_the_client_are_passed_on_not_choked_on():
+    """The relay does not parse client events (the upstream does): a tool whose name is
+    not a string goes upstream for it to refuse (what is no object at all is left out)."""
+    bridge = RelayBridge(log=ConversationLog("sess_1"), server_tools=[], session={})
+    bridge.upstream_opened()
+    bridge.drain()
+    bridge.client_event({"type": "session.update", "session": {"tools": [
+        {"type": "function", "name": ["not", "a", "name"]}, "not a tool"]}})
+    _, to_upstream, _ = bridge.drain()
+    assert to_upstream[-1]["session"]["tools"] == [
+        {"type": "function", "name": ["not", "a", "name"]}]
