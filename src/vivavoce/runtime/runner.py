@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.runtime.backends import Backend, Driver
 from vivavoce.runtime.live import LiveSession, LiveSessions
 from vivavoce.runtime.setup import open_session
-from vivavoce.runtime.transport import Context, Transport
+from vivavoce.runtime.transport import AudioPlayer, Context, Transport
 from vivavoce.settings import Settings
 from vivavoce.store import ConversationStore
-from vivavoce.types import InputAudio, Receive
+from vivavoce.types import InputAudio, Played, Receive
 
 # Why those who joined a session are let go when it ends.
 SESSION_ENDED = "session ended"
@@ -44,6 +44,8 @@ class Runner:
     async def serve(self, transport: Transport, context: Context) -> str | None:
         """Run one session for `transport`'s client until it leaves (None) or the
         server ends the session (the reason, for the transport to pass on)."""
+        # A transport that plays the audio itself gets the session's output buffer events.
+        context = replace(context, server_playback=isinstance(transport, AudioPlayer))
         opening = open_session(self.settings, self.backend.tools, context)
         live = LiveSession(opening.session_id, opening.tools, self.store)
         live.listen(transport, context.extensions)
@@ -89,6 +91,8 @@ async def _feed(receive: Receive, driver: Driver, end: Awaitable[str | None]) ->
                 await driver.reject(got)
             elif isinstance(got, InputAudio):
                 await driver.audio(got.pcm)
+            elif isinstance(got, Played):
+                await driver.played(got)
             else:
                 await driver.handle(got)
 

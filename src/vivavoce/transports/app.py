@@ -1,4 +1,5 @@
-"""The ASGI app: Realtime WebSocket, client secrets, health, the web UI."""
+"""The ASGI app: Realtime WebSocket, WebRTC calls and their sideband, client secrets,
+health, the web UI."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from vivavoce.store import JsonDirectoryStore
 from vivavoce.tools import ToolRegistry, builtin
 from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
 from vivavoce.transports.realtime_ws import realtime_endpoint
+from vivavoce.transports.sideband import sideband_endpoint
+from vivavoce.transports.webrtc import mount_calls
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Long enough to open the socket; a session outlives the secret that opened it.
@@ -58,8 +61,16 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
     # connection (the escape room's code and door live in its `state`). Never sent to clients.
     app.state.sessions = runner.sessions.tool_contexts()
 
+    calls = mount_calls(app, runner, auth, settings)
+    app.state.calls = calls
+
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
+        call_id = websocket.query_params.get("call_id")
+        if call_id:  # a backend joining a WebRTC call: the sideband
+            await sideband_endpoint(websocket, auth=auth, runner=runner, calls=calls.registry,
+                                    call_id=call_id)
+            return
         await realtime_endpoint(websocket, auth=auth, runner=runner)
 
     @app.get("/v1/sessions/{session_id}/items")
