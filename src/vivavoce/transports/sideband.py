@@ -32,6 +32,8 @@ async def sideband_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner,
                             calls: CallRegistry, call_id: str) -> None:
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     allowed, secret = auth.check(bearer(websocket.headers, subprotocols))
+    # Found before the socket opens, so it hears everything from its first moment on.
+    session_id = await _session_of(calls, call_id) if allowed else None
     await websocket.accept(subprotocol="realtime" if "realtime" in subprotocols else None)
     transport = WebSocketTransport(websocket, is_beta(websocket, subprotocols))
 
@@ -43,7 +45,6 @@ async def sideband_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner,
         await refuse(ProtocolError("invalid_api_key", "Joining a call needs the server's "
                                    "API key.", type="invalid_request_error"))
         return
-    session_id = await _session_of(calls, call_id)
     extensions = websocket.query_params.get("vivavoce_spans", "") in ("1", "true")
     try:
         if session_id is None:
