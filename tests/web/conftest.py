@@ -58,16 +58,19 @@ def launch(pw) -> Iterator[Callable[..., Any]]:
 
     `wav` is what the microphone hears, played once from the moment the page opens the
     mic (then silence); without it chromium's fake device beeps. allow_mic=False leaves
-    the permission prompt in place, which headless chromium answers with a refusal."""
+    the permission prompt in place, which headless chromium answers with a refusal.
+    `executable`: run chromium through this (a wrapper that enters a network namespace)."""
     browsers = []
 
-    def start(wav: Path | None = None, allow_mic: bool = True) -> Any:
+    def start(wav: Path | None = None, allow_mic: bool = True,
+              executable: Path | None = None) -> Any:
         args = [*BASE_ARGS, "--use-fake-device-for-media-stream"]
         if allow_mic:
             args.append("--use-fake-ui-for-media-stream")
         if wav is not None:
             args.append(f"--use-file-for-fake-audio-capture={wav}%noloop")
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        browser = pw.chromium.launch(executable_path=str(executable or CHROMIUM), headless=True,
+                                     args=args)
         browsers.append(browser)
         return browser
 
@@ -76,9 +79,23 @@ def launch(pw) -> Iterator[Callable[..., Any]]:
         browser.close()
 
 
-def open_page(browser: Any, url: str, **context: Any) -> Any:
-    """A page with its console errors and uncaught exceptions collected on `page.problems`."""
+# The page calls over WebRTC unless told otherwise; most page tests run on the host's
+# loopback, where WebRTC has no candidates (tests/netns.py): they use the WebSocket.
+WEBSOCKET_ONLY = """try {
+  const saved = JSON.parse(localStorage.getItem("vivavoce.settings") || "{}");
+  if (!saved.transport) {
+    saved.transport = "websocket";
+    localStorage.setItem("vivavoce.settings", JSON.stringify(saved));
+  }
+} catch { /* about:blank has no storage */ }"""
+
+
+def open_page(browser: Any, url: str, transport: str = "websocket", **context: Any) -> Any:
+    """A page with its console errors and uncaught exceptions collected on `page.problems`;
+    `transport` "websocket" (the default here) or "webrtc" (the page's own default)."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 800}, **context)
+    if transport == "websocket":
+        ctx.add_init_script(WEBSOCKET_ONLY)
     page = ctx.new_page()
     page.problems = []
     page.on("pageerror", lambda err: page.problems.append(f"pageerror: {err}"))

@@ -4,12 +4,14 @@ and aiortc callers. The test's own thread is inside the namespace while it runs.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.fakes import FakeBrain, FakeVAD
 from tests.helpers import LiveServer, start_server
 from tests.netns import NetNamespace, create_namespace
+from tests.web.conftest import launch, pw  # noqa: F401 (fixtures, shared with the page tests)
 from vivavoce.settings import Settings
 
 
@@ -44,3 +46,27 @@ def serve(inside) -> Iterator[Callable[..., LiveServer]]:
     yield start
     for live in servers:
         live.stop()
+
+
+@pytest.fixture
+async def callers(inside):
+    """callers(): a new aiortc caller (closed when the test ends)."""
+    from vivavoce.bench.call_client import CallClient
+
+    made: list[CallClient] = []
+
+    def make() -> CallClient:
+        made.append(CallClient())
+        return made[-1]
+
+    yield make
+    for client in made:
+        await client.close()
+
+
+@pytest.fixture
+def chromium_inside(inside, tmp_path) -> Path:
+    """Chromium, started inside the namespace (Playwright's own process is not)."""
+    from tests.web.conftest import CHROMIUM
+
+    return inside.wrap(CHROMIUM, tmp_path)

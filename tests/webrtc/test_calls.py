@@ -8,8 +8,6 @@ import asyncio
 import json
 
 import httpx
-import numpy as np
-import pytest
 
 from tests.fakes import FakeBrain, speech
 from tests.validation import validate_ga
@@ -17,19 +15,6 @@ from vivavoce.bench.call_client import CallClient
 
 KEY = "sk-server-5d1c0e"
 COUNTING = [speech("One two three. ", 400), speech("Four five six.", 400)]
-
-
-@pytest.fixture
-async def callers():
-    made: list[CallClient] = []
-
-    def make() -> CallClient:
-        made.append(CallClient())
-        return made[-1]
-
-    yield make
-    for client in made:
-        await client.close()
 
 
 def text_turn(client: CallClient, text: str) -> None:
@@ -51,7 +36,7 @@ async def test_a_call_answers_with_sdp_and_plays_the_answer_on_its_track(serve, 
     assert reply.headers["location"] == f"/v1/realtime/calls/{client.call_id}"
     assert client.call_id.startswith("rtc_")
     # Every candidate is in the answer (clients do not trickle): the namespace's address.
-    assert f"a=candidate:" in reply.text and inside.address in reply.text
+    assert "a=candidate:" in reply.text and inside.address in reply.text
     _, created = await client.next("session.created", 15)
     assert client.log[0] is created  # the first event on the channel
     text_turn(client, "Count to six.")
@@ -106,7 +91,7 @@ async def test_a_cancel_and_clear_cut_the_answer_where_it_was_heard(serve, calle
     _, error = await client.next("error")
     assert error["error"]["code"] == "response_cancel_not_active"
     client.send({"type": "output_audio_buffer.clear"})
-    cut_at, cleared = await client.next("output_audio_buffer.cleared")
+    cut_at, _ = await client.next("output_audio_buffer.cleared")
     _, truncated = await client.next("conversation.item.truncated")
     assert 900 <= truncated["audio_end_ms"] <= 1400, truncated
     # The voice stops within a frame or two of the cut (plus the jitter buffer).

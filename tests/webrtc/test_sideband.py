@@ -12,7 +12,7 @@ import websockets
 
 from tests.fakes import FakeBrain, speech
 from tests.validation import validate_ga
-from tests.webrtc.test_calls import KEY, callers, text_turn  # noqa: F401 (a fixture)
+from tests.webrtc.test_calls import KEY, text_turn
 from vivavoce.engines.base import ToolCall, ToolCallStarted
 
 LOOKUP = {"type": "function", "name": "lookup_order", "description": "Where an order is.",

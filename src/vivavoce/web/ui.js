@@ -274,6 +274,7 @@ export class Settings {
     f.turn.value = this.saved.turn || turn.type || "server_vad";
     f.silence.value = this.saved.silence || turn.silence_duration_ms || 500;
     f.eagerness.value = this.saved.eagerness || turn.eagerness || "auto";
+    f.transport.value = this.saved.transport || "webrtc";
     this.syncVisibility();
   }
 
@@ -288,6 +289,7 @@ export class Settings {
       turn: f.turn.value,
       silence: Number(f.silence.value),
       eagerness: f.eagerness.value,
+      transport: f.transport.value,
     };
   }
 
