@@ -111,6 +111,15 @@ class CallClient:
                     return at, event
         return await asyncio.wait_for(find(), timeout)
 
+    async def wait_for(self, predicate: Any, timeout: float = 60.0,
+                       after: int = 0) -> dict[str, Any]:
+        """The first server event in the log from index `after` on that matches."""
+        async def poll() -> dict[str, Any]:
+            while not (found := [e for e in self.log[after:] if predicate(e)]):
+                await asyncio.sleep(0.005)
+            return found[0]
+        return await asyncio.wait_for(poll(), timeout)
+
     def loud_since(self, since: float) -> list[Heard]:
         return [h for h in self.heard if h.at >= since and h.loud]
 
