@@ -11,7 +11,6 @@ import pytest
 from tests.fakes import FakeBrain, FakeVAD
 from tests.helpers import LiveServer, start_server
 from tests.netns import NetNamespace, create_namespace
-from tests.web.conftest import launch, pw  # noqa: F401 (fixtures, shared with the page tests)
 from vivavoce.settings import Settings
 
 

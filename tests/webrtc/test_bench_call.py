@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 
 from vivavoce.bench.run import add_arguments, bench
 
@@ -13,8 +14,12 @@ def test_the_bench_calls_over_webrtc(serve, cascade, vad_engine, tmp_path):
     live = serve(brain=cascade, vad=vad_engine)
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    bench(parser.parse_args(["--url", live.ws, "--transport", "webrtc", "--prompts", "2",
-                             "--barge-in", "--out", str(tmp_path)]))
+    args = parser.parse_args(["--url", live.ws, "--transport", "webrtc", "--prompts", "2",
+                              "--barge-in", "--out", str(tmp_path)])
+    # Its own event loop, on a thread of its own (started here: inside the namespace).
+    runs = threading.Thread(target=bench, args=(args,))
+    runs.start()
+    runs.join(300)
     data = json.loads((tmp_path / "bench.json").read_text())
     assert data["config"]["transport"] == "webrtc"
     assert data["ttfa_s"]["n"] == 2 and data["ttfa_s"]["median"] > 0

@@ -226,6 +226,8 @@ export class Settings {
       onApply(this.saved);
       toggle(false);
     };
+    // The connection is chosen before any session exists: show the saved one from the start.
+    this.form.elements.transport.value = this.saved.transport || "webrtc";
     this.syncVisibility();
   }
 
