@@ -30,6 +30,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    # Playwright's sync API holds an event loop from its first use on: async tests run
+    # before any browser test.
+    items.sort(key=lambda item: "pw" in getattr(item, "fixturenames", ()))
 
 
 @pytest.fixture(scope="session")
