@@ -107,12 +107,14 @@ def test_a_call_from_the_page_is_heard_answered_and_cut_by_the_server(
     # The page heard at least what the server played up to the cut, and what was still in
     # its jitter buffer then (on a busy machine that buffer grows).
     assert heard_ms > truncated["audio_end_ms"] - 500, (heard_ms, truncated)
-    # What the server played, as the page recorded it, transcribed back: the item now
-    # says that much (one word either way).
-    played = recording[start:start + 24 * (truncated["audio_end_ms"] + 100)]
-    back = transcribe(played)
-    assert abs(len(back.split()) - len(kept.split())) <= 1, (back, kept)
-    assert wer(kept, back) <= 0.35, (back, kept)
+    # What the page recorded, transcribed back: the item says what was heard, give or take
+    # a word, and what the browser still had buffered at the cut (a few more on a machine
+    # so busy that its jitter buffer grows).
+    back = transcribe(recording[start:])
+    assert -1 <= len(back.split()) - len(kept.split()) <= 4, (back, kept)
+    assert wer(kept, " ".join(back.split()[:len(kept.split())])) <= 0.35, (back, kept)
+    full = next(e for e in debug(page, "log") if e["type"] == "response.done")["response"]
+    assert len(kept) < len(full["output"][0]["content"][0]["transcript"])  # it was cut
     assert "cut" in page.get_attribute(f'li.msg.assistant[data-item-id="{item["id"]}"]',
                                        "class")
     assert debug(page, "errors") == []
