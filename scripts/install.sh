@@ -15,6 +15,14 @@ if [ "${1:-}" = "test" ]; then
     $sudo_cmd apt-get update -q
     DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q chromium
   fi
+  if ! command -v ip >/dev/null 2>&1; then
+    # The WebRTC tests make their own network namespace with `ip netns` (iproute2).
+    echo "==> installing iproute2 for the WebRTC tests"
+    sudo_cmd=""
+    [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q iproute2
+  fi
 fi
 
 if [ ! -x .venv/bin/python ]; then
