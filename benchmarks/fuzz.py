@@ -136,24 +136,32 @@ class Session:
 
 async def fuzz(url: str, events: int, concurrency: int, per_session: int, seed: int,
                pid: int | None = None) -> Tally:
+    """`concurrency` sessions at a time, each `per_session` frames then a normal turn, a new
+    one starting as each ends, until `events` frames were sent."""
     rng = random.Random(seed)
     pool = examples()
     tally = Tally()
     planned = 0
-    while planned < events:
-        batch = []
-        for _ in range(concurrency):
-            frames = [frame(rng, pool) for _ in range(min(per_session, events - planned))]
-            planned += len(frames)
-            tally.kinds.update("binary" if isinstance(f, bytes) else "text" for f in frames)
-            batch.append(Session(url, tally).run(frames))
-            if planned >= events:
-                break
-        await asyncio.gather(*batch)
-        rss = f", server RSS {rss_mb(pid):.0f} MB" if pid else ""
-        print(f"  {tally.events} events, {tally.sessions} sessions, "
-              f"{len(tally.dropped)} dropped, {len(tally.violations)} violations{rss}",
-              flush=True)
+
+    def plan() -> list[str | bytes] | None:
+        nonlocal planned
+        if planned >= events:
+            return None
+        frames = [frame(rng, pool) for _ in range(min(per_session, events - planned))]
+        planned += len(frames)
+        tally.kinds.update("binary" if isinstance(f, bytes) else "text" for f in frames)
+        return frames
+
+    async def worker() -> None:
+        while (frames := plan()) is not None:
+            await Session(url, tally).run(frames)
+            if tally.sessions % 8 == 0:
+                rss = f", server RSS {rss_mb(pid):.0f} MB" if pid else ""
+                print(f"  {tally.events} events, {tally.sessions} sessions, "
+                      f"{len(tally.dropped)} dropped, {len(tally.violations)} violations{rss}",
+                      flush=True)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     return tally
 
 

@@ -8,12 +8,17 @@ cd "$(dirname "$0")/.."
 extras="local"
 if [ "${1:-}" = "test" ]; then
   extras="local,test"
-  if ! command -v chromium >/dev/null 2>&1; then
-    echo "==> installing Chromium (Debian package) for the browser tests"
+  # Chromium for the browser tests; iproute2 (`ip netns`) for the WebRTC tests' namespace.
+  missing=""
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+  command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+  if [ -n "$missing" ]; then
+    echo "==> installing$missing (Debian packages) for the tests"
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q chromium
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q $missing
   fi
 fi
 

@@ -53,6 +53,11 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument(f"--{stage}-timeout", dest=f"{stage}_timeout_s", type=float,
                        help=f"seconds an HTTP {stage} stage may stay silent before its "
                        f"request fails (default {default})")
+    p.add_argument("--ice-server", dest="ice_servers", action="append",
+                   help="WebRTC: a STUN/TURN server for calls behind NAT, e.g. "
+                   "stun:stun.example.org:3478 or turn:USER:PASSWORD@host:3478 (repeatable; "
+                   "default none: host candidates only; VIVAVOCE_ICE_SERVERS, comma-separated)")
+    p.add_argument("--max-calls", type=int, help="WebRTC calls held at once (default 32)")
     p.add_argument("--log-level", help="debug, info, warning (default info)")
     limits = p.add_argument_group("limits and origins")
     limits.add_argument("--max-sessions", type=int,
@@ -67,9 +72,12 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                         "it is let go (default 10)")
     limits.add_argument("--mint-per-minute", type=int,
                         help="client secrets one address may mint a minute (default 30)")
-    limits.add_argument("--allowed-origin", dest="allowed_origins", action="append",
-                        help="a web origin (https://app.example) whose pages may open "
-                        "sessions besides the server's own; repeat for more (also CORS)")
+    for flag in ("--allowed-origin", "--cors-origin"):
+        limits.add_argument(flag, dest="allowed_origins", action="append",
+                            help="a web origin (https://app.example) whose pages may use this "
+                            "server besides its own: open sessions, start calls, call the API "
+                            "(CORS); repeatable (VIVAVOCE_ALLOWED_ORIGINS, comma-separated)"
+                            if flag == "--allowed-origin" else "the same as --allowed-origin")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,11 +112,10 @@ def serve(args: argparse.Namespace) -> None:
             "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",
             "stt_timeout_s", "llm_timeout_s", "tts_timeout_s", "max_sessions",
             "max_sessions_per_key", "max_session_s", "send_backlog_s", "mint_per_minute",
-            "allowed_origins")
-    given = {k: getattr(args, k) for k in keys}
-    if given["allowed_origins"] is not None:
-        given["allowed_origins"] = tuple(given["allowed_origins"])
-    settings = Settings.from_env(**given)
+            "max_calls")
+    settings = Settings.from_env(**{k: getattr(args, k) for k in keys},
+                                 **{k: ",".join(getattr(args, k)) if getattr(args, k) else None
+                                    for k in ("ice_servers", "allowed_origins")})
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.brain == "relay":
@@ -138,6 +145,7 @@ def _banner(settings: Settings) -> str:
     return (f"  web UI:        http://{url}/\n"
             f"  Realtime API:  ws://{url}/v1/realtime   "
             f"(openai SDK: base_url=http://{url}/v1)\n"
+            f"  WebRTC calls:  POST http://{url}/v1/realtime/calls\n"
             f"  auth:          {'API key required' if settings.api_key else 'open (local use)'}")
 
 

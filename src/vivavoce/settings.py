@@ -15,8 +15,6 @@ def _parse(raw: str, type_: str) -> object:
         return int(raw)
     if type_ in ("float", "float | None"):
         return float(raw)
-    if type_ == "tuple[str, ...]":  # a comma-separated list
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
     if type_ == "bool":
         return raw.strip().lower() in ("1", "true", "yes", "on")
     return raw
@@ -81,8 +79,23 @@ class Settings:
     send_backlog_s: float = 10.0
     # Client secrets minted per minute and client address (client_secrets and /session).
     mint_per_minute: int = 30
-    # Web origins besides the server's own whose pages may open sessions (and CORS).
-    allowed_origins: tuple[str, ...] = ()
+    # Web origins, comma-separated, whose pages may use this server besides its own: open
+    # sessions, start calls, call the HTTP API (CORS).
+    allowed_origins: str = ""
+    # WebRTC: STUN/TURN servers for ICE, comma-separated (none: host candidates only,
+    # and never a public STUN server unasked), e.g. "stun:stun.example.org:3478" or
+    # "turn:USER:PASSWORD@turn.example.org:3478".
+    ice_servers: str = ""
+    # WebRTC calls held at once; more are refused (503).
+    max_calls: int = 32
+
+    @property
+    def ice_server_urls(self) -> list[str]:
+        return [u.strip() for u in self.ice_servers.split(",") if u.strip()]
+
+    @property
+    def allowed_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -50,7 +50,7 @@ async def test_websocket_upgrades_are_checked_by_origin():
 
 
 async def test_an_allowed_origin_may_connect_in_every_mode():
-    with scripted_server(api_key=KEY, allowed_origins=("https://app.example",)) as live:
+    with scripted_server(api_key=KEY, allowed_origins="https://app.example") as live:
         allowed = await opens(live.ws, Origin="https://app.example",
                               Authorization=f"Bearer {KEY}")
         assert allowed["type"] == "session.created"
@@ -224,3 +224,36 @@ async def test_a_key_that_is_not_ascii_is_simply_wrong():
             refused = await opens(live.ws, Authorization=f"Bearer {guess}")
             assert refused["error"]["code"] == "invalid_api_key"
         assert (await opens(live.ws, Authorization=f"Bearer {KEY}"))["type"] == "session.created"
+
+
+def test_webrtc_calls_are_checked_by_origin_and_room_before_any_media():
+    """The calls endpoint refuses a foreign page, and a server with no room, before it
+    looks at the offer (no ICE or media needed to see it)."""
+    offer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"
+    sdp = {"Content-Type": "application/sdp"}
+    with scripted_server(max_sessions=0) as live, httpx.Client(base_url=live.http) as http:
+        foreign = http.post("/v1/realtime/calls", content=offer,
+                            headers={**sdp, "Origin": "http://evil.example"})
+        assert foreign.status_code == 403
+        assert "evil.example" in foreign.json()["error"]["message"]
+        full = http.post("/v1/realtime/calls", content=offer,
+                         headers={**sdp, "Origin": live.http})
+        assert full.status_code == 503
+        assert full.json()["error"]["code"] == "server_busy"
+
+
+async def test_the_sideband_is_checked_by_origin_too():
+    with scripted_server(api_key=KEY) as live:
+        refused = await opens(f"{live.ws}", Origin="http://evil.example",
+                              Authorization=f"Bearer {KEY}")
+        assert refused["status"] == 403
+        async with websockets.connect(f"{live.ws}/v1/realtime?call_id=rtc_nope",
+                                      additional_headers={"Authorization": f"Bearer {KEY}"}
+                                      ) as ws:
+            assert json.loads(await ws.recv())["error"]["code"] == "call_not_found"
+        try:
+            async with websockets.connect(f"{live.ws}/v1/realtime?call_id=rtc_nope",
+                                          additional_headers={"Origin": "http://evil.example"}):
+                raise AssertionError("a foreign page joined a sideband")
+        except InvalidStatus as err:
+            assert err.response.status_code == 403

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from vivavoce.bench.call_user import CallUser
 from vivavoce.bench.prompts import DEFAULT_PROMPTS, Prompt, load_wav, synthesize
 from vivavoce.bench.report import summarize, table, write
 from vivavoce.bench.user import Turn, User, idle_mic
@@ -23,8 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how many spoken prompts per user (default 20)")
     parser.add_argument("--wav", nargs="*", type=Path, help="use these WAV files as prompts")
     parser.add_argument("--users", type=int, default=1, help="concurrent sessions")
+    parser.add_argument("--transport", choices=["websocket", "webrtc"], default="websocket",
+                        help="talk over the Realtime WebSocket (default) or a WebRTC call "
+                        "(an aiortc caller: needs a network interface with an address; see "
+                        "scripts/in-netns.sh)")
     parser.add_argument("--idle-mics", type=int, default=0,
-                        help="more sessions meanwhile, streaming a quiet room in real time")
+                        help="more sessions meanwhile, streaming a quiet room in real time "
+                        "over the WebSocket")
     parser.add_argument("--barge-in", action="store_true",
                         help="talk over every answer and time how fast it stops")
     parser.add_argument("--semantic-vad", metavar="EAGERNESS",
@@ -73,14 +79,19 @@ def _local_server():
 
 async def _run_users(url: str, prompts: list[Prompt], users: int,
                      barge_in: Prompt | None, turn_detection: dict | None = None,
-                     idle_mics: int = 0) -> tuple[list[Turn], int]:
+                     transport: str = "websocket", idle_mics: int = 0,
+                     ) -> tuple[list[Turn], int]:
     """Every user's turns, and how many sessions (users and idle mics) were dropped."""
     stop = asyncio.Event()
     mics = [asyncio.create_task(idle_mic(url, stop)) for _ in range(idle_mics)]
     if mics:
         await asyncio.sleep(2)  # all microphones open before anyone talks
-    results = await asyncio.gather(*(User(url, turn_detection=turn_detection)
-                                     .run(prompts, barge_in) for _ in range(users)),
+    if transport == "webrtc":
+        http = url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+        users_ = [CallUser(http, turn_detection=turn_detection) for _ in range(users)]
+    else:
+        users_ = [User(url, turn_detection=turn_detection) for _ in range(users)]
+    results = await asyncio.gather(*(u.run(prompts, barge_in) for u in users_),
                                    return_exceptions=True)
     stop.set()
     kept = await asyncio.gather(*mics)
@@ -96,7 +107,7 @@ def bench(args: argparse.Namespace) -> dict:
     turn_detection = {"type": "semantic_vad", "eagerness": args.semantic_vad} \
         if args.semantic_vad else None
     config = {"prompts": len(prompts), "users": args.users, "idle_mics": args.idle_mics,
-              "barge_in": args.barge_in,
+              "barge_in": args.barge_in, "transport": args.transport,
               "url": args.url or "in-process local models",
               "turn_detection": turn_detection or {"type": "server_vad"}}
     with contextlib.ExitStack() as stack:
@@ -105,9 +116,10 @@ def bench(args: argparse.Namespace) -> dict:
               + (f", {args.idle_mics} idle microphones open" if args.idle_mics else ""),
               flush=True)
         # One warm-up turn so model loading and first-call costs are not measured.
-        asyncio.run(_run_users(url, prompts[:1], 1, None, turn_detection))
+        asyncio.run(_run_users(url, prompts[:1], 1, None, turn_detection, args.transport))
         turns, dropped = asyncio.run(_run_users(url, prompts, args.users, barge,
-                                                turn_detection, args.idle_mics))
+                                                turn_detection, args.transport,
+                                                args.idle_mics))
     summary = summarize(turns, config)
     summary["sessions_dropped"] = dropped
     print(table(summary))

@@ -34,7 +34,7 @@ from vivavoce.session.commands import (
 )
 from vivavoce.session.session import Session
 from vivavoce.tools import ToolContext, ToolRegistry
-from vivavoce.types import Event, Send, Usage
+from vivavoce.types import Event, Played, Send, Usage
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +111,10 @@ class SessionDriver:
         """A problem found before the session could see the event (or while the runner
         handed it over)."""
         self.session.report(err, client_event_id)
+        await self.flush()
+
+    async def played(self, report: Played) -> None:
+        self.session.played(report, self._clock())
         await self.flush()
 
     async def flush(self) -> None:

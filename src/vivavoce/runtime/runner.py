@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vivavoce.protocol.client_events import client_event_id
 from vivavoce.protocol.errors import ProtocolError, server_error
@@ -24,10 +24,10 @@ from vivavoce.runtime.limits import Admission
 from vivavoce.runtime.live import LiveSession, LiveSessions
 from vivavoce.runtime.outbound import Backlog, first_of
 from vivavoce.runtime.setup import open_session
-from vivavoce.runtime.transport import Context, Transport
+from vivavoce.runtime.transport import AudioPlayer, Context, Transport
 from vivavoce.settings import Settings
 from vivavoce.store import ConversationStore
-from vivavoce.types import ClientInput, Ending, InputAudio, Receive
+from vivavoce.types import ClientInput, Ending, InputAudio, Played, Receive
 
 # Why those who joined a session are let go when it ends.
 SESSION_ENDED = "session ended"
@@ -58,6 +58,8 @@ class Runner:
         """Run one session for `transport`'s client until it leaves (None) or the
         server ends the session (the reason, for the transport to pass on; an `Ending`
         says which close code goes with it)."""
+        # A transport that plays the audio itself gets the session's output buffer events.
+        context = replace(context, server_playback=isinstance(transport, AudioPlayer))
         opening = open_session(self.settings, self.backend.tools, context)
         live = LiveSession(opening.session_id, opening.tools, self.store)
         outbound = live.listen(transport, context.extensions, self.backlog)
@@ -134,6 +136,8 @@ async def _hand_over(got: ClientInput, driver: Driver) -> None:
         await driver.reject(got)
     elif isinstance(got, InputAudio):
         await driver.audio(got.pcm)
+    elif isinstance(got, Played):
+        await driver.played(got)
     else:
         await driver.handle(got)
 
@@ -142,5 +146,7 @@ def _what(got: ClientInput) -> str:
     """What an input was, for the log: its event type if it has a known one."""
     if isinstance(got, InputAudio):
         return "input audio"
+    if isinstance(got, Played):
+        return "a playback report"
     type_ = got.get("type") if isinstance(got, dict) else None
     return type_ if isinstance(type_, str) and len(type_) <= 64 else "a client event"

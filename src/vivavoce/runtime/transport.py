@@ -41,3 +41,4 @@ class Context:
     model: str | None = None  # the model name to report (None: the server's)
     session: dict[str, Any] | None = None  # settings to start with (a client secret's)
     extensions: bool = False  # wants vivavoce's own events (turn spans)
+    server_playback: bool = False  # the transport plays the audio (set by the runner)

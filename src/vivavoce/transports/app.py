@@ -1,4 +1,5 @@
-"""The ASGI app: Realtime WebSocket, client secrets, health, the web UI."""
+"""The ASGI app: Realtime WebSocket, WebRTC calls and their sideband, client secrets,
+health, the web UI."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, WebSocket
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -27,7 +27,9 @@ from vivavoce.tools import ToolRegistry, builtin
 from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
 from vivavoce.transports.origins import origin_refusal, same_origin_refusal
 from vivavoce.transports.ratelimit import RateLimit
-from vivavoce.transports.realtime_ws import realtime_endpoint
+from vivavoce.transports.realtime_ws import realtime_endpoint, refuse
+from vivavoce.transports.sideband import sideband_endpoint
+from vivavoce.transports.webrtc import mount_calls
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Long enough to open the socket; a session outlives the secret that opened it.
@@ -61,9 +63,22 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
     # connection (the escape room's code and door live in its `state`). Never sent to clients.
     app.state.sessions = runner.sessions.tool_contexts()
 
+    calls = mount_calls(app, runner, auth, settings)
+    app.state.calls = calls
+
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
-        await realtime_endpoint(websocket, auth=auth, runner=runner, settings=settings)
+        # Every upgrade, the sideband's too, is checked by origin before anything else.
+        refusal = origin_refusal(websocket.headers, settings)
+        if refusal is not None:
+            await refuse(websocket, 403, refusal)
+            return
+        call_id = websocket.query_params.get("call_id")
+        if call_id:  # a backend joining a WebRTC call: the sideband
+            await sideband_endpoint(websocket, auth=auth, runner=runner, calls=calls.registry,
+                                    call_id=call_id)
+            return
+        await realtime_endpoint(websocket, auth=auth, runner=runner)
 
     @app.get("/v1/sessions/{session_id}/items")
     async def session_items(session_id: str, request: Request) -> dict[str, Any]:
@@ -137,10 +152,6 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
         body = await json_body(request)
         return mint(PAGE_SECRET_TTL_S, body.get("session"))
 
-    if settings.allowed_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
-                           allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type", "OpenAI-Beta"])
     if WEB_DIR.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
     return app

@@ -49,7 +49,8 @@ def is_own_origin(origin: str, headers: Mapping[str, str], settings: Settings) -
 def origin_refusal(headers: Mapping[str, str], settings: Settings) -> str | None:
     """Why a browser page may not open a session here (None: it may)."""
     origin = headers.get("origin")
-    if origin is None or origin in settings.allowed_origins or "*" in settings.allowed_origins:
+    allowed = settings.allowed_origin_list
+    if origin is None or origin in allowed or "*" in allowed:
         return None
     if is_own_origin(origin, headers, settings):
         return None

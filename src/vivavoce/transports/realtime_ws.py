@@ -1,6 +1,6 @@
 """The Realtime WebSocket endpoint: `GET /v1/realtime` (GA, or beta by header).
 
-A thin adapter: it checks the page's origin, the credential and whether there is room,
+A thin adapter: it checks the credential and whether there is room,
 translates the beta dialect at its edge, and hands the connection to the runner. The
 socket closes with a code and a reason a client can read: 1008 for a policy (no key,
 a reader too slow, a session too long), 1011 for an internal error, 1013 for "busy, try
@@ -21,9 +21,7 @@ from vivavoce.protocol.errors import ProtocolError, parse_event, server_error
 from vivavoce.runtime import ClientInput, Context, Runner
 from vivavoce.runtime.limits import Busy
 from vivavoce.runtime.outbound import ClientGone
-from vivavoce.settings import Settings
 from vivavoce.transports.auth import Auth, bearer
-from vivavoce.transports.origins import origin_refusal
 from vivavoce.types import Ending, Event, close_code
 
 log = logging.getLogger(__name__)
@@ -83,13 +81,8 @@ async def refuse(websocket: WebSocket, status: int, message: str) -> None:
         await websocket.close(code=Ending.POLICY, reason=message[:120])
 
 
-async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner,
-                            settings: Settings) -> None:
-    """One connection, one session."""
-    refusal = origin_refusal(websocket.headers, settings)
-    if refusal is not None:
-        await refuse(websocket, 403, refusal)
-        return
+async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner) -> None:
+    """One connection, one session (its origin already checked: `origins`)."""
     subprotocols = list(websocket.scope.get("subprotocols") or [])
     chosen = "realtime" if "realtime" in subprotocols else None
     credential = bearer(websocket.headers, subprotocols)
