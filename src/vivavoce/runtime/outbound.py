@@ -13,7 +13,6 @@ import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from vivavoce.types import Ending, Event
 
@@ -127,20 +126,3 @@ class Outbound:
         if not self.done.done():
             self.done.set_result(None)
 
-
-def first_of(*waits: Awaitable[Any]) -> Awaitable[Any]:
-    """Whichever of `waits` finishes first (its result); the others are cancelled."""
-
-    async def race() -> Any:
-        # A future others hold (a listener's `done`) is watched, never cancelled.
-        tasks = [asyncio.ensure_future(asyncio.shield(w) if isinstance(w, asyncio.Future) else w)
-                 for w in waits]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            return done.pop().result()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    return race()

@@ -16,13 +16,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from vivavoce.protocol.client_events import client_event_id
 from vivavoce.protocol.errors import ProtocolError, server_error
 from vivavoce.runtime.backends import Backend, Driver
 from vivavoce.runtime.limits import Admission
 from vivavoce.runtime.live import LiveSession, LiveSessions
-from vivavoce.runtime.outbound import Backlog, first_of
+from vivavoce.runtime.outbound import Backlog
 from vivavoce.runtime.setup import open_session
 from vivavoce.runtime.transport import AudioPlayer, Context, Transport
 from vivavoce.settings import Settings
@@ -70,7 +71,7 @@ class Runner:
             if opening.problem is not None:
                 await driver.reject(opening.problem)
             await driver.start()
-            return await _feed(transport.receive, driver, first_of(
+            return await _feed(transport.receive, driver, _first_of(
                 driver.ended(), outbound.done, self._expire(driver)))
         finally:
             open_.closed.set()  # whoever joined leaves with it
@@ -88,7 +89,7 @@ class Runner:
         outbound = live.listen(transport, extensions, self.backlog)
         try:
             return await _feed(transport.receive, open_.driver,
-                               first_of(_when_set(open_.closed), outbound.done))
+                               _first_of(_when_set(open_.closed), outbound.done))
         finally:
             await live.leave(transport)
 
@@ -150,3 +151,21 @@ def _what(got: ClientInput) -> str:
         return "a playback report"
     type_ = got.get("type") if isinstance(got, dict) else None
     return type_ if isinstance(type_, str) and len(type_) <= 64 else "a client event"
+
+
+def _first_of(*waits: Awaitable[Any]) -> Awaitable[Any]:
+    """Whichever of `waits` finishes first (its result); the others are cancelled."""
+
+    async def race() -> Any:
+        # A future others hold (a listener's `done`) is watched, never cancelled.
+        tasks = [asyncio.ensure_future(asyncio.shield(w) if isinstance(w, asyncio.Future) else w)
+                 for w in waits]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return done.pop().result()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    return race()
