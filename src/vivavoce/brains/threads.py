@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
@@ -11,9 +13,42 @@ T = TypeVar("T")
 _DONE = object()
 
 
+class _Worker:
+    """One long-lived thread that runs its kind of work in turn. Native engines keep state
+    per calling thread (llama.cpp's OpenMP teams): a new thread for every response left
+    ~0.5 MB behind each time (RSS +45 MB per 100 answers), one thread leaves nothing."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name=name, daemon=True).start()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            # A job reports its own failures; only its event loop being gone can reach
+            # here, and the next job must still run.
+            with contextlib.suppress(Exception):
+                job()
+
+
+_workers: dict[str, _Worker] = {}
+_workers_lock = threading.Lock()
+
+
+def _worker(name: str) -> _Worker:
+    with _workers_lock:
+        if name not in _workers:
+            _workers[name] = _Worker(name)
+        return _workers[name]
+
+
 async def iterate_in_thread(make: Callable[[threading.Event], Iterator[T]],
                             name: str) -> AsyncIterator[T]:
-    """Run `make(cancel)` in its own thread, yielding what it yields.
+    """Run `make(cancel)` on the long-lived thread called `name` (after what it is
+    running now), yielding what it yields.
 
     Closing the async iterator sets `cancel`, so engines stop between steps.
     """
@@ -35,7 +70,7 @@ async def iterate_in_thread(make: Callable[[threading.Event], Iterator[T]],
         finally:
             put(_DONE)
 
-    threading.Thread(target=work, name=name, daemon=True).start()
+    _worker(name).submit(work)
     try:
         while True:
             value = await queue.get()
