@@ -1,4 +1,7 @@
-"""Piper (VITS) text-to-speech: one int16 chunk per sentence at the voice's rate."""
+"""Piper (VITS) text-to-speech: one int16 chunk per sentence at the voice's rate.
+
+Numbers espeak-ng misreads ("$5", "21°C", "5 km") are first put as people say them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import numpy as np
 import onnxruntime as ort
 from piper import PiperVoice, SynthesisConfig
 from piper.config import PiperConfig
+
+from .spoken_form import spoken
 
 
 class PiperTTS:
@@ -44,7 +49,7 @@ class PiperTTS:
             raise ValueError(f"unknown voice {voice!r}; available: {', '.join(self.voices)}")
         if cancel.is_set() or not text.strip():
             return
-        for chunk in self._voice.synthesize(text, self._config):
+        for chunk in self._voice.synthesize(spoken(text), self._config):
             yield chunk.audio_int16_array
             if cancel.is_set():
                 return

@@ -211,6 +211,11 @@ class Session:
             self._turns = self._new_turn_detector()
             self._idle_anchor_ms = None
         self._emit("session.updated", session=new.wire())
+        if (new.instructions, new.tools) != (old.instructions, old.tools):
+            # A new prompt prefix: read it now, while the user is still to speak.
+            request = self._response_request({})[0]
+            request.items = list(self.conversation)
+            self._commands.append(Prefill(request))
 
     def _new_turn_detector(self) -> TurnDetector | None:
         turn = self.config.audio.input.turn_detection
