@@ -1,7 +1,7 @@
 """Named personas: instructions, a voice, the server tools each may use, a greeting.
 
 Instructions are written for the embedded small models: short, concrete, in
-spoken style, with an example of the one-sentence answer wanted. Tool use is
+spoken style, one sentence with the answer first. Tool use is
 left to the tools block the LLM engine adds (with an example call per tool), so
 that chit-chat never hears about tools. They are public (clients may see them as the session's
 instructions); per-session secrets such as the escape room's code are added to
@@ -22,9 +22,6 @@ _SPOKEN_RIDDLES = (
     "Your words are spoken aloud: no lists, no markdown, no emojis, "
     "and at most two or three short sentences per reply."
 )
-# An answer of the wanted shape (a fact not asked in benchmarks/answers.py).
-_EXAMPLE = ('For example, to "How many wheels does a tricycle have?" you say '
-            '"A tricycle has three wheels."')
 
 
 @dataclass(frozen=True)
@@ -46,7 +43,7 @@ PERSONAS: dict[str, Persona] = {
             name="assistant",
             title="Assistant",
             instructions=(
-                f"You are Viva, a friendly voice assistant. {_SPOKEN} {_EXAMPLE}"
+                f"You are Viva, a friendly voice assistant. {_SPOKEN}"
             ),
             voice="joe",
             tools=("get_weather", "get_time"),
