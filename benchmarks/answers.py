@@ -205,8 +205,10 @@ def _p95(values: list[float]) -> float:
 
 def run(llm: LlamaLLM, runs: int, verbose: bool) -> dict[str, float]:
     instructions = SPOKEN_STYLE + "\n\n" + get_persona("assistant").instructions
-    answers = [ask(llm, instructions, q) for _ in range(runs) for q in QUESTIONS]
-    for a in answers:
+    answers = []
+    for question in [q for _ in range(runs) for q in QUESTIONS]:
+        a = ask(llm, instructions, question)
+        answers.append(a)
         if verbose or not a.right or unspeakable(a.text) or a.words > 40:
             mark = "ok " if a.right else "BAD"
             print(f"  {mark} [{a.question.kind}] {a.question.text!r} -> {a.text!r}", flush=True)
@@ -239,17 +241,19 @@ def main() -> None:
             print(f"{name}, temperature {temperature}, repeat penalty {penalty}:", flush=True)
             started = time.monotonic()
             result = run(llm, args.runs, args.verbose)
-            print(f"  {result['accuracy']:.0%} right in {time.monotonic() - started:.0f} s",
-                  flush=True)
-            rows.append((name, setting, result))
+            rows.append(_row(name, setting, result))
+            print(f"  {rows[-1]}  ({time.monotonic() - started:.0f} s)", flush=True)
     print(f"\n{len(QUESTIONS)} questions x {args.runs} run(s)\n")
     print("| model | temperature : repeat penalty | right | unspeakable | over 40 words "
           "| mean words | first token median / p95 |")
     print("|---|---|---|---|---|---|---|")
-    for name, setting, r in rows:
-        print(f"| {name} | {setting} | {r['accuracy']:.0%} | {r['unspeakable']} "
-              f"| {r['over_40_words']} | {r['mean_words']:.1f} "
-              f"| {r['ttft_median_ms']:.0f} / {r['ttft_p95_ms']:.0f} ms |")
+    print("\n".join(rows))
+
+
+def _row(name: str, setting: str, r: dict[str, float]) -> str:
+    return (f"| {name} | {setting} | {r['accuracy']:.0%} | {r['unspeakable']} "
+            f"| {r['over_40_words']} | {r['mean_words']:.1f} "
+            f"| {r['ttft_median_ms']:.0f} / {r['ttft_p95_ms']:.0f} ms |")
 
 
 if __name__ == "__main__":
