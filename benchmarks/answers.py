@@ -24,6 +24,7 @@ from vivavoce.brains.cascade import SPOKEN_STYLE
 from vivavoce.engines.base import LLMRequest, TextDelta, ToolCall
 from vivavoce.engines.llama_llm import LlamaLLM, Sampling
 from vivavoce.engines.speakable import unspeakable
+from vivavoce.models.catalog import CATALOG
 from vivavoce.models.locate import model_path
 from vivavoce.personas import get_persona
 from vivavoce.tools.builtin import registry
@@ -234,7 +235,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for name in args.models:
-        llm = LlamaLLM(model_path(name), n_threads=2, name=name)
+        llm = LlamaLLM(model_path(name), n_threads=2, name=name,
+                       tool_examples=CATALOG[name].tool_examples)
         for setting in args.sampling:
             temperature, penalty = (float(x) for x in setting.split(":"))
             llm.sampling = Sampling(temperature=temperature, repeat_penalty=penalty)

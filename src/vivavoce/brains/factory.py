@@ -48,13 +48,14 @@ def build_llm(settings: Settings) -> LLM:
         return OpenAIHTTPLLM(_url(settings, "llm"), settings.http_api_key,
                              settings.llm_model or "gpt-4o-mini")
     from vivavoce.engines.llama_llm import LlamaLLM, Sampling
+    from vivavoce.models.catalog import CATALOG
     from vivavoce.models.locate import model_path
 
     name = local_llm(settings)
     sampling = Sampling(temperature=settings.llm_temperature,
                         repeat_penalty=settings.llm_repeat_penalty)
     return LlamaLLM(model_path(name), n_threads=settings.llm_threads, name=name,
-                    sampling=sampling)
+                    sampling=sampling, tool_examples=CATALOG[name].tool_examples)
 
 
 def local_llm(settings: Settings) -> str:

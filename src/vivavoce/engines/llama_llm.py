@@ -67,10 +67,22 @@ class Sampling:
         return self.temperature * requested / PROTOCOL_TEMPERATURE
 
 
-# Appended to the persona. Small models follow one fixed, explicit shape best, and
-# decide to call far more reliably with an example call per tool right before the
-# user's turn (the 1.5B model, told only the shape, answered "To get the weather...").
+# Appended to the persona. Small models follow one fixed, explicit shape best.
 _TOOLS_PROMPT = """
+
+# Tools
+You can call these tools, described as JSON Schema:
+{schemas}
+
+To call a tool, reply with exactly one JSON object and nothing else:
+{{"name": "<tool name>", "arguments": {{<arguments>}}}}
+Call a tool only when you need it to answer. Otherwise reply in plain spoken sentences.
+When a tool result arrives, use it to answer the user."""
+# The 1.5B model, told only that shape, answers "To get the weather, reply with...":
+# it calls reliably only with an example call per tool right before the user's turn
+# (which the 0.5B model parrots instead), and when a JSON opener is merely the likeliest
+# first token rather than a majority.
+_TOOLS_PROMPT_WITH_EXAMPLES = """
 
 # Tools
 You have these tools, described as JSON Schema:
@@ -81,9 +93,9 @@ tool's JSON call and no words, like this:
 {examples}
 For anything else, reply in plain spoken words. When a tool result arrives, say it to \
 the user in words."""
-# A call is written when this much of the first token's probability opens one, and
-# more than any single other token has.
-CALL_PROBABILITY = 0.3
+# Share of the first token's probability that must open a call (and, with examples,
+# be more than any single other token has).
+CALL_PROBABILITY = {False: 0.5, True: 0.3}
 
 
 class LlamaLLM:
@@ -91,11 +103,14 @@ class LlamaLLM:
 
     def __init__(self, model_path: str | Path, *, n_ctx: int = 4096,
                  n_threads: int | None = None, name: str = "llama.cpp",
-                 sampling: Sampling | None = None, speakable_only: bool = True) -> None:
-        """`speakable_only`: never write what an English voice cannot say (see speakable)."""
+                 sampling: Sampling | None = None, speakable_only: bool = True,
+                 tool_examples: bool = False) -> None:
+        """`speakable_only`: never write what an English voice cannot say (see speakable);
+        `tool_examples`: show an example call per tool (what the model needs, see above)."""
         threads = n_threads or os.cpu_count() or 1  # llama.cpp's default is half the cores
         self.name = name
         self.sampling = sampling or Sampling()
+        self._tool_examples = tool_examples
         self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads,
                           n_threads_batch=threads, verbose=False)
         self._n_ctx = n_ctx
@@ -165,7 +180,8 @@ class LlamaLLM:
 
     def _decision(self, prompt_len: int, *, force_call: bool, may_call: bool) -> _Decision:
         return _Decision(prompt_len, self._call_openers, self._not_speech, self._speech_bias,
-                         force_call=force_call, may_call=may_call)
+                         CALL_PROBABILITY[self._tool_examples], force_call=force_call,
+                         may_call=may_call)
 
     def _generate(self, tokens: list[int], rendered: ChatFormatterResponse, request: LLMRequest,
                   temperature: float, cancel: threading.Event, decision: _Decision,
@@ -236,7 +252,8 @@ class LlamaLLM:
     def _prompt(self, request: LLMRequest
                 ) -> tuple[dict[str, ToolSchema], ChatFormatterResponse, list[int]]:
         tools = {fn["name"]: fn for fn in (t.get("function", t) for t in request.tools)}
-        rendered, tokens = self._render(_prompt_messages(request.messages, tools),
+        rendered, tokens = self._render(_prompt_messages(request.messages, tools,
+                                                         self._tool_examples),
                                         room=min(request.max_tokens or 512, self._n_ctx // 4))
         return tools, rendered, tokens
 
@@ -262,11 +279,13 @@ class _Decision:
     """
 
     def __init__(self, prompt_len: int, call_openers: np.ndarray, not_speech: np.ndarray,
-                 speech_bias: np.ndarray, *, force_call: bool, may_call: bool) -> None:
+                 speech_bias: np.ndarray, threshold: float, *, force_call: bool,
+                 may_call: bool) -> None:
         self._prompt_len = prompt_len
         self._call_openers = call_openers
         self._not_speech = not_speech
         self._speech_bias = speech_bias
+        self._threshold = threshold
         self._force = force_call
         self._may = may_call
         self.call = False
@@ -278,8 +297,8 @@ class _Decision:
         probs /= probs.sum()
         p_call = probs[self._call_openers].sum()
         probs[self._call_openers] = 0
-        self.call = self._force or (self._may and p_call >= CALL_PROBABILITY
-                                    and p_call > probs.max())
+        self.call = self._force or (self._may and p_call >= self._threshold
+                                    and (p_call >= 0.5 or p_call > probs.max()))
         masked = np.full_like(scores, -np.inf)
         if self.call:
             masked[self._call_openers] = scores[self._call_openers]
@@ -327,7 +346,8 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return min(n, len(b) - 1)
 
 
-def _prompt_messages(messages: list[Message], tools: dict[str, ToolSchema]) -> list[Message]:
+def _prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
+                     examples: bool = False) -> list[Message]:
     """Chat messages in the shape our in-prompt tool protocol expects.
 
     The system message is the persona plus the tool list, byte-identical from
@@ -358,8 +378,9 @@ def _prompt_messages(messages: list[Message], tools: dict[str, ToolSchema]) -> l
                        ensure_ascii=False)
             for fn in tools.values()
         )
-        block = _TOOLS_PROMPT.format(schemas=schemas, examples="\n".join(
-            _example_call(fn) for fn in tools.values()))
+        block = _TOOLS_PROMPT_WITH_EXAMPLES.format(schemas=schemas, examples="\n".join(
+            _example_call(fn) for fn in tools.values())) if examples \
+            else _TOOLS_PROMPT.format(schemas=schemas)
         if out and out[0]["role"] == "system":
             out[0] = {"role": "system", "content": out[0]["content"] + block}
         else:
