@@ -8,12 +8,17 @@ cd "$(dirname "$0")/.."
 extras="local"
 if [ "${1:-}" = "test" ]; then
   extras="local,test"
-  if ! command -v chromium >/dev/null 2>&1; then
-    echo "==> installing Chromium (Debian package) for the browser tests"
+  # Debian packages the tests use: Chromium for the browser tests, PostgreSQL for the
+  # store tests (they start their own server in a temporary directory).
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "==> installing ${missing[*]} (Debian packages) for the tests"
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q chromium
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
   fi
 fi
 

@@ -6,6 +6,8 @@ is `slow`: `scripts/test.sh` runs the others first, so a broken seam shows in se
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 
@@ -13,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import LiveServer, start_server
+from tests.postgres import PostgresServer
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.audio.resample import resample
 from vivavoce.brains.cascade import Cascade
@@ -22,10 +25,25 @@ from vivavoce.settings import Settings
 _SLOW_FIXTURES = {"vad_engine", "stt_engine", "llm_engine", "tts_engine", "speak", "pw"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Servers the tests start keep their conversations in a scratch directory, not the
+    # user's data directory.
+    os.environ["VIVAVOCE_DATA_DIR"] = tempfile.mkdtemp(prefix="vivavoce-data-")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on loopback for the whole run (started on first use)."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
 
 
 @pytest.fixture(scope="session")

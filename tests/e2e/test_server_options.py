@@ -22,6 +22,8 @@ from vivavoce.bench.wer import wer
 from vivavoce.brains.cascade import Cascade
 from vivavoce.models.locate import model_path
 from vivavoce.settings import Settings
+from vivavoce.store import store_for
+from vivavoce.store.export import export
 from vivavoce.transports.app import create_app
 
 KEY = "sk-test-server-key"
@@ -167,7 +169,7 @@ async def test_telephony_formats_in_and_out(server, speak, fmt, encode):
 
 
 async def test_a_cascade_session_is_logged_for_operators_and_on_disk(engines, cascade, tmp_path):
-    settings = Settings(api_key=KEY, conversation_log_dir=str(tmp_path))
+    settings = Settings(api_key=KEY, data_dir=str(tmp_path))
     live = start_server(create_app(settings, cascade, engines["vad"]), settings)
     try:
         headers = {"Authorization": f"Bearer {KEY}"}
@@ -187,7 +189,9 @@ async def test_a_cascade_session_is_logged_for_operators_and_on_disk(engines, ca
                 items = (await http.get(url, headers=headers)).json()["items"]
         assert [(i["role"], i["id"]) for i in items] == [
             ("user", items[0]["id"]), ("assistant", done["output"][0]["id"])]
-        saved = json.loads((tmp_path / f"{session_id}.json").read_text())
-        assert saved["items"] == items
+        store = store_for(data_dir=str(tmp_path))  # the same SQLite file, opened afresh
+        await store.open()
+        assert (await export(store, session_id))["items"] == items
+        await store.close()
     finally:
         live.stop()

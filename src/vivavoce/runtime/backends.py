@@ -64,6 +64,7 @@ class SessionBackend:
                           config=opening.config(), server_tools=opening.server_tools,
                           private_instructions=opening.private_instructions(),
                           speculative_stt=self.speculative_stt)
+        session.restore(opening.items)
         return SessionDriver(session, self.brain, live.publish, tools=self.tools,
                              tool_context=opening.tools, fillers=opening.persona.filler)
 

@@ -62,6 +62,12 @@ class Session:
         self._out.emit("conversation.created", conversation={
             "id": self.conversation.id, "object": "realtime.conversation"})
 
+    def restore(self, items: list[Item]) -> None:
+        """A resumed session's items, in order: back in the conversation, and announced
+        again (added + done each) so the client can redraw it."""
+        for item in items:
+            self._added(item, self.conversation.insert(item))
+
     # ------------------------------------------------------------------ outputs
     def drain(self) -> tuple[list[Event], list[Command]]:
         return self._out.drain()

@@ -14,23 +14,29 @@ from vivavoce.types import Event, Item
 
 
 class ConversationLog:
-    def __init__(self, session_id: str) -> None:
+    def __init__(self, session_id: str, restored: list[Item] | None = None) -> None:
+        """`restored`: the finalized items a resumed session starts with, in order."""
         self.session_id = session_id
-        self._order: list[str] = []
-        self._items: dict[str, Item] = {}
-        self._final: set[str] = set()
+        self._order: list[str] = [item["id"] for item in restored or []]
+        self._items: dict[str, Item] = {item["id"]: copy.deepcopy(item)
+                                        for item in restored or []}
+        self._final: set[str] = set(self._order)
 
     def observe(self, event: Event) -> bool:
         """Take in one GA server event; True when a finalized item changed."""
         type_ = event.get("type")
         item = event.get("item")
-        if type_ == "conversation.item.added" and isinstance(item, dict):
+        if type_ == "conversation.item.added" and isinstance(item, dict) \
+                and item.get("status") != "completed":
             self._place(item, event)
             return False
-        if type_ in ("conversation.item.done", "response.output_item.done") \
-                and isinstance(item, dict) and item.get("id"):
+        # An item added complete (the client's own, a tool's output) is final at once.
+        if type_ in ("conversation.item.added", "conversation.item.done",
+                     "response.output_item.done") and isinstance(item, dict) and item.get("id"):
             if item["id"] not in self._items:
                 self._place(item, event)
+            elif item["id"] in self._final and self._items[item["id"]] == item:
+                return False  # told again (done after added, a resumed session's redraw)
             self._items[item["id"]] = copy.deepcopy(item)
             self._final.add(item["id"])
             return True
