@@ -23,9 +23,14 @@ from vivavoce.transports.app import create_app
 KEY = "sk-survive-5e1a"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 # Greedy decoding, short answers: the small model then answers from what it was told.
+INSTRUCTIONS = "You are a helpful assistant. Answer in one short sentence."
 SESSION = {"type": "realtime", "output_modalities": ["text"], "temperature": 0.0,
-           "instructions": "You are a helpful assistant. Answer in one short sentence.",
+           "instructions": INSTRUCTIONS, "max_output_tokens": 40, "tool_choice": "none",
            "audio": {"input": {"turn_detection": None}}}
+# Text only: speech stages on a port nobody listens on, so only the LLM loads; its
+# prompt prefix (these instructions) is read in before the server listens.
+TEXT_ONLY = ["--instructions", INSTRUCTIONS, "--stt", "http", "--tts", "http",
+             "--stt-url", "http://127.0.0.1:9/v1", "--tts-url", "http://127.0.0.1:9/v1"]
 VIVAVOCE = str(Path(sys.executable).parent / "vivavoce")
 
 
@@ -38,7 +43,7 @@ class Serve:
         self.ws = f"ws://127.0.0.1:{self.port}"
         self._log = log.open("ab")
         self.process = subprocess.Popen(
-            [VIVAVOCE, "serve", "--port", str(self.port), "--api-key", KEY, *args],
+            [VIVAVOCE, "serve", "--port", str(self.port), "--api-key", KEY, *TEXT_ONLY, *args],
             stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and self.process.poll() is None:
