@@ -95,7 +95,7 @@ async def test_a_resumed_session_has_its_id_config_items_and_history(any_store):
 async def test_a_second_resume_takes_the_session_over(sqlite):
     brain = FakeBrain(scripts=[[TextDelta("Hi.")]])
     runner = runner_for(brain, sqlite)
-    client, served, session_id = await conversation(runner, ["Hello."])
+    _client, served, session_id = await conversation(runner, ["Hello."])
     second = await resume(runner, session_id)
     await second.wait_for("session.created")
     # The first connection is let go, with the reason, and says nothing after that.
@@ -114,7 +114,7 @@ async def test_resumed_on_another_instance_the_first_lets_go(any_store):
     brain = FakeBrain(scripts=[[TextDelta("Hi.")]])
     a = runner_for(brain, any_store)
     b = Runner(a.settings, a.backend, any_store, Instance("inst_b", "http://127.0.0.1:1"))
-    client, served, session_id = await conversation(a, ["Hello."])
+    _client, served, session_id = await conversation(a, ["Hello."])
     watcher = asyncio.create_task(watch_attachments(any_store, a.sessions, 0.05))
     on_b = await resume(b, session_id)
     await on_b.wait_for("session.created")

@@ -1,13 +1,15 @@
 // The conversation: wires mic → server → player, keeps the orb's state, the turn timings
 // and the barge-in bookkeeping. Each collaborator has one job: capture.js (mic),
 // player.js (speaker), realtime.js (socket), orb.js (canvas), ui.js (DOM),
-// escape-room.js (the Enigma's door). All mutable state lives in `app` below.
+// escape-room.js (the Enigma's door), reconnect.js (resuming after a drop). All mutable
+// state lives in `app` below.
 
 import { Capture } from "./capture.js";
 import { EscapeRoom } from "./escape-room.js";
 import { Player, RATE } from "./player.js";
 import { RealtimeClient, fetchClientSecret, fetchPersonas, fetchVoices } from "./realtime.js";
 import { Orb } from "./orb.js";
+import { resumeState, sleep, waitBeforeTry } from "./reconnect.js";
 import { UI, Settings } from "./ui.js";
 
 const SAMPLES_PER_MS = RATE / 1000;
@@ -33,6 +35,8 @@ const debug = (window.vivavoce = {
   receivedMs: {}, // item_id → ms of audio received
   doorOpen: false, // the escape room's door (the Enigma persona) has been unlocked
   doorTries: [], // {call_id, unlocked} for each unlock_door result, in order
+  reconnects: 0, // times the page reconnected after losing the connection
+  restored: 0, // times a conversation was restored on a new connection
   audio: () => ({ mic: app.micCtx && app.micCtx.state, micRate: app.micCtx && app.micCtx.sampleRate,
     player: app.playCtx && app.playCtx.state, capturing: app.capture !== null }),
 });
@@ -68,6 +72,7 @@ const app = {
   turnCount: 0,
   sentSamples: 0,
   sentLog: [], // {end, t}: when the audio up to sample `end` left the page
+  restoring: false, // a resumed session is redrawing its conversation
   conv: newConversation(),
 };
 
@@ -160,28 +165,69 @@ function fail(message) {
   ui.banner(message);
 }
 
-async function connect() {
-  ui.setConnection("connecting");
-  app.client = new RealtimeClient();
-  app.client.onevent = onEvent;
-  app.client.onclose = onDropped;
+// Open a session: a new one, or the conversation this tab had (resumed). `retrying`:
+// a failure is left to the caller (reconnecting tries again) instead of ending.
+async function connect(retrying = false) {
+  ui.setConnection("connecting", retrying ? "reconnecting" : undefined);
+  const client = (app.client = new RealtimeClient());
+  client.onevent = onEvent;
+  client.onclose = onDropped;
   fetchVoices().then((voices) => voices.length && settings.setVoices(voices));
+  let resume = resumeState.get();
   try {
-    const secret = await fetchClientSecret(sessionConfig(settings.saved));
+    let minted;
+    try {
+      minted = await fetchClientSecret(sessionConfig(settings.saved), resume);
+    } catch (err) {
+      if (!resume || !(err.status === 404 || err.status === 401)) throw err;
+      // That conversation is gone (deleted, or its token spent elsewhere): a new one.
+      forgetConversation("The previous conversation could not be restored; starting a new one.");
+      resume = null;
+      minted = await fetchClientSecret(sessionConfig(settings.saved));
+    }
+    resumeState.set(minted);
     app.persona = settings.saved.persona || null;
-    await app.client.connect(secret, app.persona);
+    app.restoring = Boolean(resume);
+    if (resume) ui.clearTranscript(); // the server redraws it
+    await client.connect(minted && minted.value, app.persona, resume && resume.session_id);
   } catch (err) {
-    end();
-    ui.banner(err.message, "Try again", start);
+    if (app.client === client) app.client = null;
+    app.restoring = false;
+    if (!retrying) {
+      end();
+      ui.banner(err.message, "Try again", start);
+    }
     return false;
   }
   app.sentSamples = 0;
   app.sentLog.length = 0;
-  room.reset(); // a new session locks a new door
+  if (!resume) room.reset(); // a new session locks a new door
   ui.setConnection("online", "connected");
+  ui.setNewConversation(true);
   send({ type: "session.update", session: sessionConfig(settings.saved) });
   ui.setState(app.state);
   return true;
+}
+
+// The connection dropped (network, server restart): try again, with growing waits,
+// and resume the same conversation. Stops when the person ends the session.
+async function reconnect() {
+  for (let attempt = 0; app.running && !app.client; attempt++) {
+    ui.setConnection("connecting", "reconnecting");
+    await sleep(waitBeforeTry(attempt));
+    if (!app.running || app.client) return;
+    if (await connect(true)) {
+      debug.reconnects++;
+      return;
+    }
+  }
+}
+
+function forgetConversation(message) {
+  resumeState.forget();
+  ui.clearTranscript();
+  ui.setNewConversation(false);
+  if (message) ui.toast(message, "info");
 }
 
 // Characters are chosen when a session opens, so switching one means a new session;
@@ -191,13 +237,18 @@ async function applySettings(saved) {
     send({ type: "session.update", session: sessionConfig(saved) });
     return;
   }
-  app.client.close();
+  await startOver("New character, new conversation.");
+}
+
+// Leave the conversation and start a new one (with the same settings).
+async function startOver(message) {
+  if (app.client) app.client.close();
   app.client = null;
   await cutPlayback();
   resetConversation();
   setState("idle");
-  ui.toast("New character, new conversation.", "info");
-  await connect();
+  forgetConversation(message);
+  if (app.running) await connect();
 }
 
 async function startMic() {
@@ -282,12 +333,20 @@ function end() {
 
 function onDropped(e) {
   app.client = null;
-  const why = e.reason
-    ? `The server closed the session (${e.reason}).`
-    : "The connection to the server was lost.";
-  end();
-  ui.setConnection("offline", "disconnected");
-  ui.banner(why, "Reconnect", start);
+  app.restoring = false;
+  if (e.reason) {
+    // Let go on purpose (resumed in another tab, deleted, a usage limit): say why.
+    end();
+    ui.setConnection("offline", "disconnected");
+    ui.banner(`The server closed the session (${e.reason}).`, "Reconnect", start);
+    return;
+  }
+  // Lost: what was playing is gone with it; the conversation is not.
+  if (app.player) app.player.flush();
+  resetConversation();
+  setState("idle");
+  ui.toast("The connection dropped. Reconnecting…", "info");
+  reconnect();
 }
 
 // ----------------------------------------------------------------- playback
@@ -365,7 +424,15 @@ async function cutPlayback() {
 // ------------------------------------------------------------ server events
 const handlers = {
   "session.created": (e) => settings.show(e.session, true),
-  "session.updated": (e) => settings.show(e.session),
+  "session.updated": (e) => {
+    settings.show(e.session);
+    if (app.restoring) {
+      // Our session.update comes back after the whole redraw: it is complete.
+      app.restoring = false;
+      debug.restored++;
+      ui.toast("Reconnected — conversation restored", "info");
+    }
+  },
   error: (e) => {
     debug.errors.push(e.error);
     ui.toast(e.error.message || "The server reported an error.");
@@ -393,8 +460,8 @@ const handlers = {
     ui.userText(e.item_id, e.transcript.trim(), false);
   },
   "conversation.item.input_audio_transcription.failed": (e) => ui.userText(e.item_id, "(could not transcribe)", false),
-  "conversation.item.added": (e) => showItem(e.item),
-  "conversation.item.done": (e) => showItem(e.item),
+  "conversation.item.added": (e) => app.restoring || showItem(e.item),
+  "conversation.item.done": (e) => (app.restoring ? redrawItem(e.item) : showItem(e.item)),
   "conversation.item.truncated": (e) => ui.markCut(e.item_id),
   "response.created": (e) => {
     app.conv.response = e.response.id;
@@ -445,6 +512,25 @@ function showItem(item) {
   }
 }
 
+// A resumed session's item, told again: draw it whole (no deltas will come for it).
+function redrawItem(item) {
+  if (item.type === "function_call") {
+    app.conv.toolNames.set(item.call_id, item.name);
+    ui.toolCall(item.call_id, item.name, item.arguments);
+  } else if (item.type === "function_call_output") {
+    app.conv.toolResults.add(item.call_id);
+    ui.toolResult(item.call_id, item.output);
+  } else if (item.type === "message" && item.role !== "system") {
+    const text = (item.content || []).map((c) => c.text || c.transcript || "").join(" ").trim();
+    if (item.role === "user") {
+      ui.userText(item.id, text, false);
+    } else {
+      ui.assistantAppend(item.id, text);
+      if (item.status === "incomplete") ui.markCut(item.id);
+    }
+  }
+}
+
 function responseDone(r) {
   if (app.conv.response === r.id) app.conv.response = null;
   if (r.status === "cancelled") {
@@ -480,6 +566,7 @@ function onEvent(event) {
 
 // ---------------------------------------------------------------- controls
 document.getElementById("start").onclick = () => (app.running ? end() : start());
+document.getElementById("new-conversation").onclick = () => startOver("New conversation.");
 
 // Muting releases the microphone (the browser's mic indicator goes off), not just the
 // sending; unmuting asks for it again.
@@ -532,3 +619,4 @@ addEventListener("error", (e) => ui.toast(`Something went wrong: ${e.message}`))
 addEventListener("unhandledrejection", (e) => ui.toast(`Something went wrong: ${e.reason && e.reason.message || e.reason}`));
 
 ui.setConnection("offline");
+ui.setNewConversation(Boolean(resumeState.get()));

@@ -77,6 +77,16 @@ export class UI {
     if (atBottom) t.scrollTop = t.scrollHeight;
   }
 
+  clearTranscript() {
+    this.transcript.replaceChildren();
+    this.entries.clear();
+  }
+
+  // The "New conversation" control: shown while there is a conversation to leave.
+  setNewConversation(shown) {
+    $("#new-conversation").hidden = !shown;
+  }
+
   entry(id, role) {
     let li = this.entries.get(id);
     if (!li) {
