@@ -188,3 +188,36 @@ async def test_sessions_are_listed_a_page_at_a_time(servers):
         assert listed[:3] == ids[::-1]  # newest first (the scratch store may hold older ones)
         assert (await http.get("/v1/sessions", headers={"Authorization": "Bearer x"})
                 ).status_code == 401
+
+
+async def test_a_relay_session_resumes_with_its_log_replayed_upstream(servers):
+    from vivavoce.brains.relay import Relay
+    from vivavoce.tools import ToolRegistry
+
+    upstream = servers()
+    upstream_brain = upstream.server.config.app.state.runner.backend.brain
+    settings = Settings(brain="relay")
+    relay = Relay(f"{upstream.ws}/v1/realtime", None, KEY, ToolRegistry())
+    front = start_server(create_app(settings, relay, None), settings)
+    try:
+        async with websockets.connect(f"{front.ws}/v1/realtime") as ws:
+            session_id = (await raw_events(ws, "session.created"))[-1]["session"]["id"]
+            await ws.send(json.dumps({"type": "session.update", "session": TEXT}))
+            await raw_events(ws, "session.updated")
+            first = await say(ws, "My name is Ada.")
+        async with websockets.connect(f"{front.ws}/v1/realtime?resume={session_id}") as ws:
+            events = await raw_events(ws, "session.created")
+            assert events[-1]["session"]["id"] == session_id
+            assert events[-1]["session"]["output_modalities"] == ["text"]
+            redraw = [(await raw_events(ws, "conversation.item.done"))[-1]["item"]
+                      for _ in range(2)]
+            assert redraw[1]["id"] == first["output"][0]["id"]
+            assert redraw[0]["content"][0]["text"] == "My name is Ada."
+            answer = await say(ws, "What is my name?")
+            assert answer["output"][0]["content"][0]["text"] == "You are Ada."
+        # The new upstream session was given the conversation before the question.
+        history = upstream_brain.requests[-1].items
+        assert [p.get("text") for i in history for p in i["content"]] == [
+            "My name is Ada.", "Hello Ada.", "What is my name?"]
+    finally:
+        front.stop()
