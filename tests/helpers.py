@@ -110,6 +110,14 @@ async def raw_events(ws, until: str, limit: int = 200) -> list[dict]:
     raise AssertionError(f"no {until} in {len(events)} events")
 
 
+async def text_turn(ws, text: str) -> dict:
+    """A typed user turn and its answer: the `response` of its `response.done`."""
+    await ws.send(json.dumps({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}))
+    await ws.send(json.dumps({"type": "response.create"}))
+    return (await raw_events(ws, "response.done", limit=2000))[-1]["response"]
+
+
 BAD_INPUTS = [
     ("malformed json", "{oops", "invalid_json"),
     ("not an object", "42", "invalid_json"),

@@ -14,7 +14,7 @@ import pytest
 import websockets
 from openai import AsyncOpenAI
 
-from tests.helpers import TEXT_SESSION, free_port, raw_events, silence, start_server
+from tests.helpers import TEXT_SESSION, free_port, raw_events, silence, start_server, text_turn
 from tests.realtime_client import Recorder
 from vivavoce.audio import g711
 from vivavoce.audio.resample import resample
@@ -114,11 +114,6 @@ def start_llama_server(port: int) -> subprocess.Popen:
     raise RuntimeError("llama_cpp.server did not start")
 
 
-async def text_turn(ws, text: str) -> dict:
-    await ws.send(json.dumps({"type": "conversation.item.create", "item": {
-        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}))
-    await ws.send(json.dumps({"type": "response.create"}))
-    return (await raw_events(ws, "response.done"))[-1]["response"]
 
 
 async def test_llm_endpoint_down_fails_the_response_then_recovers(http_llm_server,

@@ -12,7 +12,7 @@ import pytest
 import websockets
 
 from tests.fakes import FakeBrain, FakeVAD
-from tests.helpers import LiveServer, free_port, raw_events, start_server
+from tests.helpers import LiveServer, free_port, raw_events, start_server, text_turn
 from vivavoce.engines.base import TextDelta
 from vivavoce.settings import Settings
 from vivavoce.transports.app import create_app
@@ -48,11 +48,6 @@ def servers() -> Iterator:
         live.stop()
 
 
-async def say(ws, text: str) -> dict:
-    await ws.send(json.dumps({"type": "conversation.item.create", "item": {
-        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}))
-    await ws.send(json.dumps({"type": "response.create"}))
-    return (await raw_events(ws, "response.done"))[-1]["response"]
 
 
 async def open_with(server: LiveServer, headers: dict[str, str], query: str = ""):
@@ -69,7 +64,7 @@ async def test_resume_tokens_work_once_and_deleted_sessions_stay_gone(servers):
         async with await open_with(server, bearer(minted["value"])) as ws:
             created = (await raw_events(ws, "session.created"))[-1]
             assert created["session"]["id"] == session_id  # the secret's session
-            await say(ws, "My name is Ada.")
+            await text_turn(ws, "My name is Ada.")
 
         # No credential, or a secret minted for another session: refused, clearly.
         async with await open_with(server, {}, f"?resume={session_id}") as ws:
@@ -105,7 +100,7 @@ async def test_resume_tokens_work_once_and_deleted_sessions_stay_gone(servers):
             assert events[-1]["item"]["content"][0]["text"] == "My name is Ada."
             events = await raw_events(ws, "conversation.item.done")
             assert events[-1]["item"]["content"][0]["text"] == "Hello Ada."
-            answer = await say(ws, "What is my name?")
+            answer = await text_turn(ws, "What is my name?")
             assert answer["output"][0]["content"][0]["text"] == "You are Ada."
 
         # The operator can always hand out a fresh token (the one before stops working).
@@ -139,7 +134,7 @@ async def test_two_instances_share_sessions_secrets_and_calls(servers, postgres)
             created = (await raw_events(client, "session.created"))[-1]
             session_id = created["session"]["id"]
             assert session_id == minted["session_id"]
-            await say(client, "My name is Ada.")
+            await text_turn(client, "My name is Ada.")
             # Its items answer on either instance.
             for server in (a, b):
                 items = (await http.get(f"{server.http}/v1/sessions/{session_id}/items",
@@ -204,7 +199,7 @@ async def test_a_relay_session_resumes_with_its_log_replayed_upstream(servers):
             session_id = (await raw_events(ws, "session.created"))[-1]["session"]["id"]
             await ws.send(json.dumps({"type": "session.update", "session": TEXT}))
             await raw_events(ws, "session.updated")
-            first = await say(ws, "My name is Ada.")
+            first = await text_turn(ws, "My name is Ada.")
         async with websockets.connect(f"{front.ws}/v1/realtime?resume={session_id}") as ws:
             events = await raw_events(ws, "session.created")
             assert events[-1]["session"]["id"] == session_id
@@ -213,7 +208,7 @@ async def test_a_relay_session_resumes_with_its_log_replayed_upstream(servers):
                       for _ in range(2)]
             assert redraw[1]["id"] == first["output"][0]["id"]
             assert redraw[0]["content"][0]["text"] == "My name is Ada."
-            answer = await say(ws, "What is my name?")
+            answer = await text_turn(ws, "What is my name?")
             assert answer["output"][0]["content"][0]["text"] == "You are Ada."
         # The new upstream session was given the conversation before the question.
         history = upstream_brain.requests[-1].items

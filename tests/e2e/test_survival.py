@@ -16,7 +16,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.helpers import free_port, raw_events, start_server
+from tests.helpers import free_port, raw_events, start_server, text_turn
 from vivavoce.settings import Settings
 from vivavoce.transports.app import create_app
 
@@ -82,11 +82,6 @@ def serve(tmp_path) -> Iterator:
         server.stop()
 
 
-async def turn(ws, text: str) -> dict:
-    await ws.send(json.dumps({"type": "conversation.item.create", "item": {
-        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}))
-    await ws.send(json.dumps({"type": "response.create"}))
-    return (await raw_events(ws, "response.done", limit=2000))[-1]["response"]
 
 
 def told_final(events: list[dict]) -> list[dict]:
@@ -116,7 +111,7 @@ async def resume_and_ask(ws_url: str, session_id: str, expected: list[dict]) -> 
             if event["type"] == "conversation.item.done":
                 redraw.append(event["item"])
         assert redraw == expected  # every final item back, in order, as it was
-        answer = await turn(ws, "What is my name?")
+        answer = await text_turn(ws, "What is my name?")
         return answer["output"][0]["content"][0]["text"]
 
 

@@ -211,9 +211,9 @@ async def test_finalized_items_are_stored_before_they_are_acknowledged(tmp_path)
     in_store: dict[str, list[str]] = {}
     transaction = store.db._transaction
 
-    def recording(fn, write):
+    def recording(fn, write, locked):
         writers.append(threading.current_thread().name)
-        return transaction(fn, write)
+        return transaction(fn, write, locked)
 
     store.db._transaction = recording  # type: ignore[method-assign]
     client = FakeTransport()

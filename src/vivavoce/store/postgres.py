@@ -8,12 +8,10 @@ instead of hanging it.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from vivavoce.store.sql import Cursor, SqlStore
+from vivavoce.store.sql import Cursor, SqlStore, ThreadedDatabase
 
 T = TypeVar("T")
 POOL_SIZE = 4
@@ -33,42 +31,32 @@ class _PgCursor:
         return self._cur.fetchall() if self._cur.description is not None else []
 
 
-class PostgresDatabase:
-    def __init__(self, url: str, size: int = POOL_SIZE) -> None:
-        self.url = url
-        self.size = size
-        self._pool: Any = None
-        self._executor: ThreadPoolExecutor | None = None
+class PostgresDatabase(ThreadedDatabase):
+    name = "postgres"
+    threads = POOL_SIZE
 
-    async def open(self) -> None:
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+        self._pool: Any = None
+
+    def _connect(self) -> None:
         from psycopg_pool import ConnectionPool
 
-        self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="vivavoce-pg")
         self._pool = ConnectionPool(
-            self.url, min_size=1, max_size=self.size, open=False, timeout=TIMEOUT_S,
+            self.url, min_size=1, max_size=self.threads, open=False, timeout=TIMEOUT_S,
             # A connection broken by a restart of the server is noticed and replaced.
             check=ConnectionPool.check_connection,
             kwargs={"connect_timeout": TIMEOUT_S,
                     "options": f"-c statement_timeout={TIMEOUT_S * 1000}"})
-        await asyncio.get_running_loop().run_in_executor(
-            self._executor, lambda: self._pool.open(wait=True, timeout=TIMEOUT_S * 3))
+        self._pool.open(wait=True, timeout=TIMEOUT_S * 3)
 
-    async def close(self) -> None:
-        if self._executor is None:
-            return
-        pool, executor = self._pool, self._executor
-        self._pool, self._executor = None, None
-        await asyncio.get_running_loop().run_in_executor(executor, pool.close)
-        executor.shutdown(wait=False)
+    def _disconnect(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
-    async def run(self, fn: Callable[[Cursor], T], write: bool = False,
-                  locked: bool = False) -> T:
-        if self._executor is None:
-            raise RuntimeError("the PostgreSQL store is not open")
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._transaction, fn, locked)
-
-    def _transaction(self, fn: Callable[[Cursor], T], locked: bool) -> T:
+    def _transaction(self, fn: Callable[[Cursor], T], write: bool, locked: bool) -> T:
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             if locked:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))

@@ -7,9 +7,11 @@ cursor rewrites them) and returns the rows, if any.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from vivavoce.store.base import (
@@ -44,6 +46,50 @@ class Database(Protocol):
                   locked: bool = False) -> T:
         """`fn` in one transaction; `locked` holds the database's migration lock."""
         ...
+
+
+class ThreadedDatabase:
+    """A `Database` whose connections live on worker threads of their own: the event
+    loop hands each transaction over and awaits it. Subclasses connect, disconnect and
+    run one transaction, all on those threads."""
+
+    threads = 1
+    name = "database"
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+
+    def _connect(self) -> None:
+        raise NotImplementedError
+
+    def _disconnect(self) -> None:
+        raise NotImplementedError
+
+    def _transaction(self, fn: Callable[[Cursor], T], write: bool, locked: bool) -> T:
+        raise NotImplementedError
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if self._executor is None:
+            raise RuntimeError(f"the {self.name} store is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def open(self) -> None:
+        self._executor = ThreadPoolExecutor(self.threads,
+                                            thread_name_prefix=f"vivavoce-{self.name}")
+        await self._call(self._connect)
+
+    async def close(self) -> None:
+        if self._executor is None:
+            return
+        try:
+            await self._call(self._disconnect)
+        finally:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+
+    async def run(self, fn: Callable[[Cursor], T], write: bool = False,
+                  locked: bool = False) -> T:
+        return await self._call(self._transaction, fn, write, locked)
 
 
 _SESSION_COLUMNS = ("id, created_at, updated_at, owner, persona, model, config, tool_state, "

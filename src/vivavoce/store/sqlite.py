@@ -7,14 +7,12 @@ so what was committed survives a crash of the process and of the machine.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from vivavoce.store.sql import Cursor, SqlStore
+from vivavoce.store.sql import Cursor, SqlStore, ThreadedDatabase
 
 T = TypeVar("T")
 FILE_NAME = "vivavoce.db"
@@ -33,13 +31,15 @@ class _SqliteCursor:
         return rows
 
 
-class SqliteDatabase:
+class SqliteDatabase(ThreadedDatabase):
+    name = "sqlite"
+
     def __init__(self, path: str | Path) -> None:
+        super().__init__()
         self.path = str(path)
-        self._executor: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> None:
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: transactions are begun and ended here, explicitly.
@@ -48,34 +48,18 @@ class SqliteDatabase:
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA busy_timeout=5000")  # another process (the CLI) may be writing
-        return conn
+        self._conn = conn
 
-    async def open(self) -> None:
-        self._executor = ThreadPoolExecutor(1, thread_name_prefix="vivavoce-sqlite")
-        self._conn = await asyncio.get_running_loop().run_in_executor(self._executor,
-                                                                      self._connect)
+    def _disconnect(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
-    async def close(self) -> None:
-        if self._executor is None:
-            return
-        conn, executor = self._conn, self._executor
-        self._conn, self._executor = None, None
-        if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(executor, conn.close)
-        executor.shutdown(wait=False)
-
-    async def run(self, fn: Callable[[Cursor], T], write: bool = False,
-                  locked: bool = False) -> T:
-        if self._executor is None:
-            raise RuntimeError("the SQLite store is not open")
-        return await asyncio.get_running_loop().run_in_executor(
-            self._executor, self._transaction, fn, write or locked)
-
-    def _transaction(self, fn: Callable[[Cursor], T], write: bool) -> T:
+    def _transaction(self, fn: Callable[[Cursor], T], write: bool, locked: bool) -> T:
         conn = self._conn
         assert conn is not None
         # IMMEDIATE takes the write lock up front: no deadlock upgrading a read later.
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        conn.execute("BEGIN IMMEDIATE" if write or locked else "BEGIN")
         try:
             result = fn(_SqliteCursor(conn))
         except BaseException:
