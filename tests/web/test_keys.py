@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -73,8 +74,9 @@ def test_page_connects_with_a_short_lived_client_secret(light_server, launch):
     page = open_page(launch(), f"{live.http}/")
     page.click("#start")
     wait_until(lambda: "connected" in page.text_content("#conn"), 15, "connected", page)
-    minted = live.app.state.auth._secrets
-    assert minted and all(value.startswith("ek_") for value in minted)
+    minted = live.app.state.auth._minted  # kept by hash, never the secret itself
+    assert minted and all(len(hashed) == 64 and not hashed.startswith("ek_")
+                          for hashed in minted)
     assert all(secret.expires_at - time.time() <= 600 for secret in minted.values())
 
 
@@ -86,8 +88,9 @@ def realtime(live, credential: str):
 def test_expired_client_secret_is_refused(light_server):
     live = light_server(api_key=KEY)
     auth = live.app.state.auth
-    fresh = auth.mint(60, {})
-    stale = auth.mint(1, {})  # minted directly: the HTTP route clamps lifetimes to >= 10 s
+    fresh = asyncio.run(auth.mint(60, {}))
+    # Minted directly: the HTTP route clamps lifetimes to >= 10 s.
+    stale = asyncio.run(auth.mint(1, {}))
     time.sleep(2.1)
     # The same path with a live secret works, so the refusal below is about expiry.
     with realtime(live, fresh.value) as ws:
