@@ -90,13 +90,16 @@ class LiveSession:
     async def publish(self, event: Event) -> None:
         """One server event to everyone listening; a finalized item is stored first."""
         final = self.log.observe(event)
-        if self.saver is not None:
-            await self._save(self.saver, event, final)
-            if self.ended.done():
+        saver = self.saver
+        if saver is not None:
+            await self._save(saver, event, final)
+            if self.ended.done() or saver.lost.done():
                 return  # the session is someone else's now: not one more word from here
         if event["type"] == SPANS_EVENT:
             metrics.record_turn(event)
         await self._deliver(event)
+        if saver is not None and saver.take_alarm():
+            await self._deliver(unsaved_error())
 
     async def _save(self, saver: SessionSaver, event: Event, final: bool) -> None:
         type_ = event["type"]
@@ -110,8 +113,6 @@ class LiveSession:
             saver.want(usage=UsageRecord(response["id"], response["status"], response["usage"]))
         if final:
             await saver.durable(saver.want(items=self.log.items()))
-        if saver.take_alarm():
-            await self._deliver(unsaved_error())
 
     async def _deliver(self, event: Event) -> None:
         for index, listener in enumerate(list(self._listeners)):
