@@ -512,23 +512,11 @@ function showItem(item) {
   }
 }
 
-// A resumed session's item, told again: draw it whole (no deltas will come for it).
+// A resumed session's item, told again: drawn whole (no deltas will come for it).
 function redrawItem(item) {
-  if (item.type === "function_call") {
-    app.conv.toolNames.set(item.call_id, item.name);
-    ui.toolCall(item.call_id, item.name, item.arguments);
-  } else if (item.type === "function_call_output") {
-    app.conv.toolResults.add(item.call_id);
-    ui.toolResult(item.call_id, item.output);
-  } else if (item.type === "message" && item.role !== "system") {
-    const text = (item.content || []).map((c) => c.text || c.transcript || "").join(" ").trim();
-    if (item.role === "user") {
-      ui.userText(item.id, text, false);
-    } else {
-      ui.assistantAppend(item.id, text);
-      if (item.status === "incomplete") ui.markCut(item.id);
-    }
-  }
+  if (item.type === "function_call") app.conv.toolNames.set(item.call_id, item.name);
+  if (item.type === "function_call_output") app.conv.toolResults.add(item.call_id);
+  ui.redraw(item);
 }
 
 function responseDone(r) {

@@ -142,6 +142,23 @@ export class UI {
     res.textContent = "→ " + pretty(output);
   }
 
+  // An item of a restored conversation, whole.
+  redraw(item) {
+    if (item.type === "function_call") {
+      this.toolCall(item.call_id, item.name, item.arguments);
+    } else if (item.type === "function_call_output") {
+      this.toolResult(item.call_id, item.output);
+    } else if (item.type === "message" && item.role !== "system") {
+      const text = (item.content || []).map((c) => c.text || c.transcript || "").join(" ").trim();
+      if (item.role === "user") {
+        this.userText(item.id, text, false);
+      } else {
+        this.assistantAppend(item.id, text);
+        if (item.status === "incomplete") this.markCut(item.id);
+      }
+    }
+  }
+
   caption(who, text) {
     const c = this.captionEl;
     c.dataset.who = who;
