@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -85,12 +86,18 @@ def realtime(live, credential: str):
                       subprotocols=["realtime", f"openai-insecure-api-key.{credential}"])
 
 
+def mint(auth, ttl_s: int):
+    """A client secret minted in-process, on a thread of its own (Playwright's sync API
+    keeps an event loop running on this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, auth.mint(ttl_s, {})).result()
+
+
 def test_expired_client_secret_is_refused(light_server):
     live = light_server(api_key=KEY)
     auth = live.app.state.auth
-    fresh = asyncio.run(auth.mint(60, {}))
-    # Minted directly: the HTTP route clamps lifetimes to >= 10 s.
-    stale = asyncio.run(auth.mint(1, {}))
+    fresh = mint(auth, 60)
+    stale = mint(auth, 1)  # minted directly: the HTTP route clamps lifetimes to >= 10 s
     time.sleep(2.1)
     # The same path with a live secret works, so the refusal below is about expiry.
     with realtime(live, fresh.value) as ws:

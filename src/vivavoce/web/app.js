@@ -185,11 +185,13 @@ async function connect(retrying = false) {
       resume = null;
       minted = await fetchClientSecret(sessionConfig(settings.saved));
     }
-    resumeState.set(minted);
+    if (resume) resumeState.set(minted); // the old token is spent: keep the next one now
     app.persona = settings.saved.persona || null;
     app.restoring = Boolean(resume);
     if (resume) ui.clearTranscript(); // the server redraws it
-    await client.connect(minted && minted.value, app.persona, resume && resume.session_id);
+    const created = await client.connect(minted && minted.value, app.persona, resume && resume.session_id);
+    // A new session is remembered once it exists (the secret named its id ahead).
+    if (!resume && minted && created.session.id === minted.session_id) resumeState.set(minted);
   } catch (err) {
     if (app.client === client) app.client = null;
     app.restoring = false;
