@@ -69,5 +69,8 @@ def test_offline_mid_conversation_then_back_restores_it(light_server, launch, tm
     assert session_ids(page)[-1] != first_id
     wait_until(lambda: texts(page) == [], 5, "an empty transcript", page)
     assert debug(page, "reconnects") == 1
-    # The browser logs each request that failed while offline; nothing else went wrong.
-    assert [p for p in page.problems if "ERR_INTERNET_DISCONNECTED" not in p] == []
+    # The browser logs each request that failed while offline, and a frame the page sent
+    # as the cut socket was closing (the page checks readyState; the routed socket may
+    # still say open); nothing else went wrong.
+    expected = ("ERR_INTERNET_DISCONNECTED", "WebSocket is already in CLOSING or CLOSED state")
+    assert [p for p in page.problems if not any(e in p for e in expected)] == []
