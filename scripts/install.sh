@@ -9,10 +9,12 @@ extras="local"
 if [ "${1:-}" = "test" ]; then
   extras="local,test"
   # Debian packages the tests use: Chromium for the browser tests, PostgreSQL for the
-  # store tests (they start their own server in a temporary directory).
+  # store tests (they start their own server in a temporary directory), iproute2
+  # (`ip netns`) for the WebRTC tests' private network namespace.
   missing=()
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   if [ "${#missing[@]}" -gt 0 ]; then
     echo "==> installing ${missing[*]} (Debian packages) for the tests"
     sudo_cmd=""

@@ -9,13 +9,17 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from playwright.sync_api import sync_playwright
 
 from tests.helpers import LiveServer, start_server
 from tests.postgres import PostgresServer
+from tests.web.conftest import BASE_ARGS, CHROMIUM
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.audio.resample import resample
 from vivavoce.brains.cascade import Cascade
@@ -35,6 +39,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    # Playwright's sync API holds an event loop from its first use on: async tests run
+    # before any browser test.
+    items.sort(key=lambda item: "pw" in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session")
+def pw():
+    assert Path(CHROMIUM).exists(), "chromium is not installed (apt-get install chromium)"
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture
+def launch(pw) -> Iterator[Callable[..., Any]]:
+    """launch(wav=None, allow_mic=True): a headless chromium with a fake microphone.
+
+    `wav` is what the microphone hears, played once from the moment the page opens the
+    mic (then silence); without it chromium's fake device beeps. allow_mic=False leaves
+    the permission prompt in place, which headless chromium answers with a refusal.
+    `executable`: run chromium through this (a wrapper that enters a network namespace)."""
+    browsers = []
+
+    def start(wav: Path | None = None, allow_mic: bool = True,
+              executable: Path | None = None) -> Any:
+        args = [*BASE_ARGS, "--use-fake-device-for-media-stream"]
+        if allow_mic:
+            args.append("--use-fake-ui-for-media-stream")
+        if wav is not None:
+            args.append(f"--use-file-for-fake-audio-capture={wav}%noloop")
+        browser = pw.chromium.launch(executable_path=str(executable or CHROMIUM), headless=True,
+                                     args=args)
+        browsers.append(browser)
+        return browser
+
+    yield start
+    for browser in browsers:
+        browser.close()
 
 
 @pytest.fixture(scope="session")
@@ -89,7 +130,9 @@ def cascade(engines) -> Cascade:
 def server(engines, cascade) -> Iterator[LiveServer]:
     from vivavoce.transports.app import create_app
 
-    settings = Settings()
+    # Outside the WebRTC tests' namespace no call may start: ICE would pick the
+    # machine's own interface address, which tests must never use.
+    settings = Settings(max_calls=0)
     live = start_server(create_app(settings, cascade, engines["vad"]), settings)
     yield live
     live.stop()

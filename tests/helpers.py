@@ -189,12 +189,12 @@ def relay_tools() -> ToolRegistry:
 
 
 def upstream_app(engines, cascade):
-    return create_app(Settings(api_key=UPSTREAM_KEY), cascade, engines["vad"])
+    return create_app(Settings(api_key=UPSTREAM_KEY, max_calls=0), cascade, engines["vad"])
 
 
 def start_relay(upstream: LiveServer, api_key: str | None = None,
                 **relay_options) -> LiveServer:
-    settings = Settings(brain="relay", api_key=api_key)
+    settings = Settings(brain="relay", api_key=api_key, max_calls=0)
     relay = Relay(f"{upstream.ws}/v1/realtime", None, UPSTREAM_KEY, relay_tools(),
                   **relay_options)
     return start_server(create_app(settings, relay, None), settings)

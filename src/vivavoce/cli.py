@@ -55,6 +55,14 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                    default=None, help="give Whisper its full 30 s window (slower)")
     p.add_argument("--no-speculative-stt", dest="speculative_stt", action="store_false",
                    default=None, help="wait for the end of the turn before transcribing")
+    p.add_argument("--ice-server", dest="ice_servers", action="append",
+                   help="WebRTC: a STUN/TURN server for calls behind NAT, e.g. "
+                   "stun:stun.example.org:3478 or turn:USER:PASSWORD@host:3478 (repeatable; "
+                   "default none: host candidates only; VIVAVOCE_ICE_SERVERS, comma-separated)")
+    p.add_argument("--cors-origin", dest="cors_origins", action="append",
+                   help="let pages from this origin call the API, e.g. https://app.example.org "
+                   "(repeatable; VIVAVOCE_CORS_ORIGINS)")
+    p.add_argument("--max-calls", type=int, help="WebRTC calls held at once (default 32)")
     p.add_argument("--log-level", help="debug, info, warning (default info)")
 
 
@@ -109,8 +117,11 @@ def serve(args: argparse.Namespace) -> None:
             "usage_cap_tokens", "data_dir", "database_url", "store",
             "retention_days", "instance_id", "advertise_url", "stt", "llm", "tts", "stt_url",
             "llm_url", "tts_url", "stt_model", "llm_model", "tts_model", "http_api_key",
-            "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level")
-    settings = Settings.from_env(**{k: getattr(args, k) for k in keys})
+            "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",
+            "max_calls")
+    settings = Settings.from_env(**{k: getattr(args, k) for k in keys},
+                                 **{k: ",".join(getattr(args, k)) if getattr(args, k) else None
+                                    for k in ("ice_servers", "cors_origins")})
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.brain == "relay":
@@ -140,6 +151,7 @@ def _banner(settings: Settings) -> str:
     return (f"  web UI:        http://{url}/\n"
             f"  Realtime API:  ws://{url}/v1/realtime   "
             f"(openai SDK: base_url=http://{url}/v1)\n"
+            f"  WebRTC calls:  POST http://{url}/v1/realtime/calls\n"
             f"  auth:          {'API key required' if settings.api_key else 'open (local use)'}")
 
 

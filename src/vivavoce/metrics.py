@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 log = logging.getLogger("vivavoce.turns")
 
@@ -19,6 +19,8 @@ BARGE_IN_SECONDS = Histogram(
     "vivavoce_barge_in_seconds", "From interrupting speech to the last audio sent",
     buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0))
 RESPONSES = Counter("vivavoce_responses_total", "Responses by final status", ["status"])
+WEBRTC_CALLS = Counter("vivavoce_webrtc_calls_total", "WebRTC calls answered")
+WEBRTC_ACTIVE = Gauge("vivavoce_webrtc_calls_active", "WebRTC calls in progress")
 RELAY_FORWARD_SECONDS = Histogram(
     "vivavoce_relay_forward_seconds", "Time an upstream event spends inside the relay, from "
     "its arrival to its delivery to the client",

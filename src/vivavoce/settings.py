@@ -72,6 +72,22 @@ class Settings:
     llm_threads: int = 2
     tts_threads: int = 1
     log_level: str = "info"
+    # WebRTC: STUN/TURN servers for ICE, comma-separated (none: host candidates only,
+    # and never a public STUN server unasked), e.g. "stun:stun.example.org:3478" or
+    # "turn:USER:PASSWORD@turn.example.org:3478".
+    ice_servers: str = ""
+    # Origins whose pages may call this server's HTTP API (CORS), comma-separated.
+    cors_origins: str = ""
+    # WebRTC calls held at once; more are refused (503).
+    max_calls: int = 32
+
+    @property
+    def ice_server_urls(self) -> list[str]:
+        return [u.strip() for u in self.ice_servers.split(",") if u.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

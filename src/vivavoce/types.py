@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -28,8 +28,23 @@ class InputAudio:
     pcm: np.ndarray
 
 
-# What a client sends: an event in GA form, a problem with what it sent, or audio.
-ClientInput = Event | ProtocolError | InputAudio
+@dataclass(frozen=True)
+class Played:
+    """What a transport that plays the assistant's audio itself (WebRTC) reports: how much
+    of a response it has played, as it starts, when its queue runs dry, or when it was
+    cut (`output_audio_buffer.cleared`: `item_samples` is all of the item that was heard).
+    Counts are samples at 24 kHz."""
+
+    state: Literal["playing", "drained", "cleared"]
+    response_id: str
+    item_id: str
+    item_samples: int  # of `item_id`'s audio, played
+    response_samples: int  # of the whole response's audio, played
+
+
+# What a client sends: an event in GA form, a problem with what it sent, audio, or
+# (from a transport that plays the audio itself) what it played.
+ClientInput = Event | ProtocolError | InputAudio | Played
 # Hands one server event to whoever listens (a transport, a relay's client side).
 Send = Callable[[Event], Awaitable[None]]
 # The client's next input; None once it has gone.

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import sync_playwright
 
 from tests.helpers import LiveServer, start_server
 from vivavoce.settings import Settings
@@ -45,40 +44,23 @@ def write_wav(path: Path, pcm: np.ndarray, rate: int = 24000) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def pw():
-    assert Path(CHROMIUM).exists(), "chromium is not installed (apt-get install chromium)"
-    with sync_playwright() as p:
-        yield p
+# The page calls over WebRTC unless told otherwise; most page tests run on the host's
+# loopback, where WebRTC has no candidates (tests/netns.py): they use the WebSocket.
+WEBSOCKET_ONLY = """try {
+  const saved = JSON.parse(localStorage.getItem("vivavoce.settings") || "{}");
+  if (!saved.transport) {
+    saved.transport = "websocket";
+    localStorage.setItem("vivavoce.settings", JSON.stringify(saved));
+  }
+} catch { /* about:blank has no storage */ }"""
 
 
-@pytest.fixture
-def launch(pw) -> Iterator[Callable[..., Any]]:
-    """launch(wav=None, allow_mic=True): a headless chromium with a fake microphone.
-
-    `wav` is what the microphone hears, played once from the moment the page opens the
-    mic (then silence); without it chromium's fake device beeps. allow_mic=False leaves
-    the permission prompt in place, which headless chromium answers with a refusal."""
-    browsers = []
-
-    def start(wav: Path | None = None, allow_mic: bool = True) -> Any:
-        args = [*BASE_ARGS, "--use-fake-device-for-media-stream"]
-        if allow_mic:
-            args.append("--use-fake-ui-for-media-stream")
-        if wav is not None:
-            args.append(f"--use-file-for-fake-audio-capture={wav}%noloop")
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        browsers.append(browser)
-        return browser
-
-    yield start
-    for browser in browsers:
-        browser.close()
-
-
-def open_page(browser: Any, url: str, **context: Any) -> Any:
-    """A page with its console errors and uncaught exceptions collected on `page.problems`."""
+def open_page(browser: Any, url: str, transport: str = "websocket", **context: Any) -> Any:
+    """A page with its console errors and uncaught exceptions collected on `page.problems`;
+    `transport` "websocket" (the default here) or "webrtc" (the page's own default)."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 800}, **context)
+    if transport == "websocket":
+        ctx.add_init_script(WEBSOCKET_ONLY)
     page = ctx.new_page()
     page.problems = []
     page.on("pageerror", lambda err: page.problems.append(f"pageerror: {err}"))
@@ -128,7 +110,7 @@ def light_server(cascade, vad_engine) -> Iterator[Callable[..., LiveServer]]:
     servers: list[LiveServer] = []
 
     def start(api_key: str | None = None, web_sessions: bool = True) -> LiveServer:
-        settings = Settings(api_key=api_key, web_sessions=web_sessions)
+        settings = Settings(api_key=api_key, web_sessions=web_sessions, max_calls=0)
         live = start_server(create_app(settings, cascade, vad_engine), settings)
         live.app = live.server.config.app
         servers.append(live)

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from vivavoce.bench.call_user import CallUser
 from vivavoce.bench.prompts import DEFAULT_PROMPTS, Prompt, load_wav, synthesize
 from vivavoce.bench.report import summarize, table, write
 from vivavoce.bench.user import Turn, User
@@ -23,6 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how many spoken prompts per user (default 20)")
     parser.add_argument("--wav", nargs="*", type=Path, help="use these WAV files as prompts")
     parser.add_argument("--users", type=int, default=1, help="concurrent sessions")
+    parser.add_argument("--transport", choices=["websocket", "webrtc"], default="websocket",
+                        help="talk over the Realtime WebSocket (default) or a WebRTC call "
+                        "(an aiortc caller: needs a network interface with an address; see "
+                        "scripts/in-netns.sh)")
     parser.add_argument("--barge-in", action="store_true",
                         help="talk over every answer and time how fast it stops")
     parser.add_argument("--semantic-vad", metavar="EAGERNESS",
@@ -70,7 +75,13 @@ def _local_server():
 
 
 async def _run_users(url: str, prompts: list[Prompt], users: int,
-                     barge_in: Prompt | None, turn_detection: dict | None = None) -> list[Turn]:
+                     barge_in: Prompt | None, turn_detection: dict | None = None,
+                     transport: str = "websocket") -> list[Turn]:
+    if transport == "webrtc":
+        http = url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+        callers = [CallUser(http, turn_detection=turn_detection) for _ in range(users)]
+        results = await asyncio.gather(*(c.run(prompts, barge_in) for c in callers))
+        return [turn for user_turns in results for turn in user_turns]
     results = await asyncio.gather(*(User(url, turn_detection=turn_detection)
                                      .run(prompts, barge_in) for _ in range(users)))
     return [turn for user_turns in results for turn in user_turns]
@@ -82,14 +93,16 @@ def bench(args: argparse.Namespace) -> dict:
     turn_detection = {"type": "semantic_vad", "eagerness": args.semantic_vad} \
         if args.semantic_vad else None
     config = {"prompts": len(prompts), "users": args.users, "barge_in": args.barge_in,
+              "transport": args.transport,
               "url": args.url or "in-process local models",
               "turn_detection": turn_detection or {"type": "server_vad"}}
     with contextlib.ExitStack() as stack:
         url = args.url or stack.enter_context(_local_server())
         print(f"bench: {len(prompts)} prompts x {args.users} user(s) against {url}", flush=True)
         # One warm-up turn so model loading and first-call costs are not measured.
-        asyncio.run(_run_users(url, prompts[:1], 1, None, turn_detection))
-        turns = asyncio.run(_run_users(url, prompts, args.users, barge, turn_detection))
+        asyncio.run(_run_users(url, prompts[:1], 1, None, turn_detection, args.transport))
+        turns = asyncio.run(_run_users(url, prompts, args.users, barge, turn_detection,
+                                       args.transport))
     summary = summarize(turns, config)
     print(table(summary))
     json_path, chart_path = write(summary, args.out)

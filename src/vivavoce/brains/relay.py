@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from vivavoce import metrics
+from vivavoce.audio.formats import duration_ms
 from vivavoce.brains.relay_bridge import (
     CancelServerTool,
     EndSession,
@@ -31,7 +32,7 @@ from vivavoce.brains.relay_bridge import (
 )
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.tools import ToolContext, ToolRegistry
-from vivavoce.types import Event, Send
+from vivavoce.types import Event, Played, Send
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,14 @@ class RelayConnection:
     async def reject(self, err: ProtocolError) -> None:
         """A problem with what the client sent: the client's to know, not the upstream's."""
         await self._send(err.to_event())
+
+    async def played(self, report: Played) -> None:
+        """Playback on this server's side was cut: upstream keeps only what was heard."""
+        if report.state == "cleared":
+            self.bridge.client_event({"type": "conversation.item.truncate",
+                                      "item_id": report.item_id, "content_index": 0,
+                                      "audio_end_ms": duration_ms(report.item_samples)})
+            await self._flush()
 
     async def ended(self) -> str | None:
         """Wait until the relay ends the session itself; why (None: the upstream side

@@ -12,21 +12,24 @@ class ProtocolError(Exception):
     """A client event could not be honoured; the session carries on."""
 
     def __init__(self, code: str, message: str, param: str | None = None,
-                 type: str = "invalid_request_error") -> None:
+                 type: str = "invalid_request_error",
+                 client_event_id: str | None = None) -> None:
         super().__init__(message)
+        # The offending event's id, when it was known where the problem was found.
+        self.client_event_id = client_event_id
         self.code = code
         self.message = message
         self.param = param
         self.type = type
 
-    def to_error(self, client_event_id: str | None) -> dict[str, Any]:
+    def to_error(self, client_event_id: str | None = None) -> dict[str, Any]:
         """The `error` object of an `error` server event."""
         return {
             "type": self.type,
             "code": self.code,
             "message": self.message,
             "param": self.param,
-            "event_id": client_event_id,
+            "event_id": client_event_id or self.client_event_id,
         }
 
     def to_event(self, client_event_id: str | None = None) -> dict[str, Any]:

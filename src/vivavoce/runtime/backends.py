@@ -18,7 +18,7 @@ from vivavoce.runtime.live import LiveSession
 from vivavoce.runtime.setup import Opening
 from vivavoce.session.session import Session
 from vivavoce.tools import ToolRegistry
-from vivavoce.types import Event
+from vivavoce.types import Event, Played
 
 
 class Driver(Protocol):
@@ -34,6 +34,9 @@ class Driver(Protocol):
 
     async def reject(self, err: ProtocolError) -> None:
         """A problem with what the client sent, found before it became an event."""
+
+    async def played(self, report: Played) -> None:
+        """What a transport that plays the audio itself has played."""
 
     async def ended(self) -> str | None:
         """Returns when the driver ends the session itself, with the reason."""
@@ -63,7 +66,8 @@ class SessionBackend:
         session = Session(session_id=opening.session_id, model=opening.model, vad=self.vad,
                           config=opening.config(), server_tools=opening.server_tools,
                           private_instructions=opening.private_instructions(),
-                          speculative_stt=self.speculative_stt)
+                          speculative_stt=self.speculative_stt,
+                          server_playback=opening.context.server_playback)
         session.restore(opening.items)
         return SessionDriver(session, self.brain, live.publish, tools=self.tools,
                              tool_context=opening.tools, fillers=opening.persona.filler)

@@ -34,7 +34,7 @@ from vivavoce.session.commands import (
 )
 from vivavoce.session.session import Session
 from vivavoce.tools import ToolContext, ToolRegistry
-from vivavoce.types import Event, Send, Usage
+from vivavoce.types import Event, Played, Send, Usage
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,10 @@ class SessionDriver:
     async def reject(self, err: ProtocolError) -> None:
         """A problem the transport found before the session could see the event."""
         self.session.report(err)
+        await self.flush()
+
+    async def played(self, report: Played) -> None:
+        self.session.played(report, self._clock())
         await self.flush()
 
     async def flush(self) -> None:

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
@@ -32,11 +32,11 @@ from vivavoce.runtime.resume import (
 )
 from vivavoce.runtime.saving import SessionSaver
 from vivavoce.runtime.setup import Opening, open_session, resumed_session
-from vivavoce.runtime.transport import Context, Transport
+from vivavoce.runtime.transport import AudioPlayer, Context, Transport
 from vivavoce.settings import Settings
 from vivavoce.store import SessionRecord, Store
 from vivavoce.store.sql import DELETED, RESUMED_ELSEWHERE
-from vivavoce.types import InputAudio, Receive
+from vivavoce.types import InputAudio, Played, Receive
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ class Runner:
     async def serve(self, transport: Transport, context: Context) -> str | None:
         """Run one session for `transport`'s client until it leaves (None) or the
         server ends the session (the reason, for the transport to pass on)."""
+        # A transport that plays the audio itself gets the session's output buffer events.
+        context = replace(context, server_playback=isinstance(transport, AudioPlayer))
         try:
             opening = await (self._resumed(context) if context.resume else
                              self._new(context))
@@ -137,14 +139,25 @@ class Runner:
                 del self._open[live.id]
             open_.finished.set()
 
+    async def claim(self, context: Context) -> Context:
+        """`context` with the id of the session it will open settled ahead (a WebRTC
+        call is registered under its session before the session opens)."""
+        if context.resume:
+            return context
+        return replace(context, session_id=await self._unused(context.session_id))
+
     async def _new(self, context: Context) -> Opening:
-        session_id = context.session_id
+        return open_session(self.settings, self.backend.tools, context,
+                            await self._unused(context.session_id))
+
+    async def _unused(self, session_id: str | None) -> str:
+        """The id a new session gets: its client secret's, unless that opened a session
+        already (a secret used again opens another)."""
         if session_id is not None and self.store is not None:
-            # A client secret names the session it opens; used again, it opens another.
             with contextlib.suppress(Exception):
                 if await self.store.session(session_id) is not None:
                     session_id = None
-        return open_session(self.settings, self.backend.tools, context, session_id)
+        return session_id or ids.new_id("sess_")
 
     async def _resumed(self, context: Context) -> Opening:
         session_id = context.resume
@@ -220,6 +233,8 @@ async def _feed(receive: Receive, driver: Driver, end: Awaitable[str | None]) ->
                 await driver.reject(got)
             elif isinstance(got, InputAudio):
                 await driver.audio(got.pcm)
+            elif isinstance(got, Played):
+                await driver.played(got)
             else:
                 await driver.handle(got)
 

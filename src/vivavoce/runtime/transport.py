@@ -46,3 +46,4 @@ class Context:
     session_id: str | None = None
     resume_token_hash: str | None = None
     owner: str = "open"  # who opened it: "api_key", "client_secret" or "open"
+    server_playback: bool = False  # the transport plays the audio (set by the runner)

@@ -91,9 +91,9 @@ class _Response:
 class Responses:
     def __init__(self, out: Outbox, conversation: Conversation, *,
                  server_tools: list[dict[str, Any]], private_instructions: str,
-                 on_finished: Callable[[int], None]) -> None:
-        """`on_finished(played_ms)` is told how long the audio of each finished response
-        lasts."""
+                 on_finished: Callable[[str, int], None]) -> None:
+        """`on_finished(response_id, played_ms)` is told how long the audio of each
+        finished response lasts."""
         self._out = out
         self._conversation = conversation
         # Tools this server runs itself, offered to the model beside the client's.
@@ -398,8 +398,9 @@ class Responses:
         # An extension event: the runner forwards it only to clients that asked.
         self._out.emit(SPANS_EVENT, response_id=response.id, status=status,
                        spans=response.spans.relative())
-        self._on_finished(sum(duration_ms(s[1] - s[0]) for item in response.obj["output"]
-                              for s in self._assistant_audio.get(item["id"], [])))
+        self._on_finished(response.id, sum(duration_ms(s[1] - s[0])
+                                           for item in response.obj["output"]
+                                           for s in self._assistant_audio.get(item["id"], [])))
 
     # ------------------------------------------------------------------ server tools
     def tool_result(self, call_id: str, output: str) -> bool:
@@ -431,10 +432,15 @@ class Responses:
                 {"error": "Cancelled: the user interrupted before the result came."}))
 
     # ------------------------------------------------------------------ assistant audio
+    def audio_ms(self, item_id: str) -> int:
+        """How long an assistant item's audio is."""
+        segments = self._assistant_audio.get(item_id, [])
+        return duration_ms(segments[-1][1]) if segments else 0
+
     def truncate(self, item: Item, audio_end_ms: int) -> None:
         """Keep only the first `audio_end_ms` of an assistant item, and the words said in it."""
         segments = self._assistant_audio.get(item["id"], [])
-        total_ms = duration_ms(segments[-1][1]) if segments else 0
+        total_ms = self.audio_ms(item["id"])
         if audio_end_ms > total_ms:
             raise ProtocolError("invalid_value",
                                 f"audio_end_ms {audio_end_ms} is past the end of the item's "

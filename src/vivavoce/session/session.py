@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from vivavoce.audio.formats import FORMATS, Decoder, Encoder
+from vivavoce.audio.formats import FORMATS, Decoder, Encoder, duration_ms
 from vivavoce.engines.base import VAD
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError, parse_event
@@ -28,11 +28,12 @@ from vivavoce.session.commands import Command, Purpose, Transcribe
 from vivavoce.session.config import SessionConfig, apply_update
 from vivavoce.session.conversation import Conversation
 from vivavoce.session.outbox import Outbox
+from vivavoce.session.output_buffer import OutputBuffer
 from vivavoce.session.responses import Responses
 from vivavoce.session.spans import Spans
 from vivavoce.session.speculation import Speculation
 from vivavoce.session.turns import TurnTaking
-from vivavoce.types import Event, Item, ResponseRequest, Usage
+from vivavoce.types import Event, Item, Played, ResponseRequest, Usage
 
 # Like the hosted API: one append may carry at most 15 MiB of base64 audio.
 MAX_APPEND_BYTES = 15 * 1024 * 1024
@@ -43,7 +44,10 @@ class Session:
     def __init__(self, *, session_id: str, model: str, vad: VAD | None,
                  config: SessionConfig | None = None,
                  server_tools: list[dict[str, Any]] | None = None,
-                 private_instructions: str = "", speculative_stt: bool = True) -> None:
+                 private_instructions: str = "", speculative_stt: bool = True,
+                 server_playback: bool = False) -> None:
+        """`server_playback`: the transport plays the audio itself and reports what it
+        played (WebRTC); barge-in then clears its buffer and truncates to what was heard."""
         self.config = (config or SessionConfig()).model_copy(update={"id": session_id,
                                                                       "model": model})
         self.conversation = Conversation(ids.new_id("conv_"))
@@ -58,6 +62,7 @@ class Session:
                                     on_finished=self._answer_finished)
         self._turns = TurnTaking(self._out, self, vad, self.config.audio.input.turn_detection,
                                  speculative_stt)
+        self._output = OutputBuffer(self._out) if server_playback else None
         self._out.emit("session.created", session=self.config.wire())
         self._out.emit("conversation.created", conversation={
             "id": self.conversation.id, "object": "realtime.conversation"})
@@ -186,6 +191,8 @@ class Session:
     def interrupt(self, speech_start: float) -> None:
         self._responses.barge_in(speech_start)
         self._responses.cancel_tools()
+        if self._output is not None:
+            self._output.clear()  # the transport stops playing and says what was heard
 
     def commit(self, item_id: str, audio: np.ndarray, spans: Spans | None,
                speculation: Speculation | None = None) -> None:
@@ -225,8 +232,10 @@ class Session:
         self._responses.awaiting_transcript(item_id)
         self.transcribe(item_id, audio, Purpose.ITEM)
 
-    def _answer_finished(self, played_ms: int) -> None:
+    def _answer_finished(self, response_id: str, played_ms: int) -> None:
         self._turns.answer_finished(played_ms)
+        if self._output is not None:
+            self._output.finished(response_id)
 
     # ------------------------------------------------------------------ transcripts
     def transcription_done(self, item_id: str, text: str, audio_seconds: float,
@@ -368,17 +377,51 @@ class Session:
 
     def _on_output_clear(self, event: Event) -> None:
         active = self._responses.active_id
-        if active is None:
+        holding = self._output.holding if self._output is not None else []
+        if active is None and not holding:
             raise ProtocolError("output_audio_buffer_not_active",
-                                "There is no assistant audio being produced to clear.")
-        self._responses.cancel("client_cancelled")
-        self._out.emit("output_audio_buffer.cleared", response_id=active)
+                                "There is no assistant audio being produced or played to clear.")
+        if active is not None:
+            self._responses.cancel("client_cancelled")
+        if self._output is None or not self._output.clear():
+            self._out.emit("output_audio_buffer.cleared", response_id=active)
+
+    # ------------------------------------------------------------------ server playback
+    def played(self, report: Played, now: float = 0.0) -> None:
+        """What the transport that plays the audio itself has played of a response."""
+        self._out.now = now
+        if self._output is None:
+            return
+        if report.state == "cleared":
+            self._truncate_to_heard(report.item_id, duration_ms(report.item_samples))
+        elif self._output.played(report):
+            self._responses.mark(report.response_id, "first_played", now)
+
+    def _truncate_to_heard(self, item_id: str, heard_ms: int) -> None:
+        """Playback was cut: the item keeps only what was heard (as a client's
+        `conversation.item.truncate` would, with nothing for the client to send)."""
+        if not self.conversation.has(item_id):
+            return
+        item = self.conversation.get(item_id)
+        index = item_rules.audio_content_index(item)
+        if item.get("role") != "assistant" or index is None:
+            return
+        if self._responses.streaming(item_id):
+            self._responses.cancel("client_cancelled")
+        total_ms = self._responses.audio_ms(item_id)
+        if heard_ms >= total_ms:
+            return  # all of it was heard: nothing to cut
+        self._responses.truncate(item, heard_ms)
+        self._out.emit("conversation.item.truncated", item_id=item_id, content_index=index,
+                       audio_end_ms=heard_ms)
 
     # ------------------------------------------------------------------ brain output
     def response_audio(self, response_id: str, pcm: np.ndarray, text: str,
                        now: float = 0.0) -> None:
         """A chunk of assistant speech (int16, 24 kHz); `text` is what it starts to say."""
         self._out.now = now
+        if self._output is not None and self._responses.active_id == response_id and len(pcm):
+            self._output.made(response_id, len(pcm))
         self._responses.audio(response_id, pcm, text)
 
     def response_mark(self, response_id: str, name: str, now: float) -> None:

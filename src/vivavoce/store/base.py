@@ -74,13 +74,15 @@ class Changes:
 @dataclass(frozen=True)
 class SecretRecord:
     """A client secret, by its hash: the session settings it opens with and, for a
-    secret minted for one session, that session and the resume token it installs."""
+    secret minted for one session, that session and the resume token it installs; or
+    (`resumes`) the stored session it continues."""
 
     secret_hash: str
     expires_at: int
     session: dict[str, Any]
     session_id: str | None = None
     resume_token_hash: str | None = None
+    resumes: bool = False
 
 
 @dataclass(frozen=True)

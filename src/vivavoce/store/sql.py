@@ -256,18 +256,18 @@ class SqlStore:
     async def put_secret(self, secret: SecretRecord) -> None:
         await self.db.run(lambda cur: cur.execute(
             "INSERT INTO client_secrets (secret_hash, expires_at, session, session_id, "
-            "resume_token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "resume_token_hash, resumes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (secret.secret_hash, secret.expires_at, _dumps(secret.session), secret.session_id,
-             secret.resume_token_hash, self.clock())), write=True)
+             secret.resume_token_hash, int(secret.resumes), self.clock())), write=True)
 
     async def secret(self, secret_hash: str) -> SecretRecord | None:
         rows = await self.db.run(lambda cur: cur.execute(
-            "SELECT secret_hash, expires_at, session, session_id, resume_token_hash "
+            "SELECT secret_hash, expires_at, session, session_id, resume_token_hash, resumes "
             "FROM client_secrets WHERE secret_hash = ?", (secret_hash,)))
         if not rows:
             return None
         r = rows[0]
-        return SecretRecord(r[0], int(r[1]), json.loads(r[2]), r[3], r[4])
+        return SecretRecord(r[0], int(r[1]), json.loads(r[2]), r[3], r[4], bool(r[5]))
 
     # ------------------------------------------------------------------ calls
     async def put_call(self, call: CallRecord) -> None:

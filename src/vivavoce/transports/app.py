@@ -1,4 +1,5 @@
-"""The ASGI app: Realtime WebSocket, client secrets, health, the web UI."""
+"""The ASGI app: Realtime WebSocket, WebRTC calls and their sideband, client secrets,
+health, the web UI."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, Credential,
 from vivavoce.transports.realtime_ws import realtime_endpoint
 from vivavoce.transports.resume_tokens import new_token, resume_request, rotate
 from vivavoce.transports.sessions_api import add_session_routes
+from vivavoce.transports.sideband import sideband_endpoint
+from vivavoce.transports.webrtc import mount_calls
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # Long enough to open the socket; a session outlives the secret that opened it.
@@ -68,6 +71,7 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
         try:
             yield
         finally:
+            await calls.close()  # their sessions write what they still hold first
             await runner.stop()
             await store.close()
 
@@ -82,8 +86,15 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
     # connection (the escape room's code and door live in its `state`). Never sent to clients.
     app.state.sessions = runner.sessions.tool_contexts()
 
+    calls = mount_calls(app, runner, auth, settings)
+    app.state.calls = calls
+
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
+        call_id = websocket.query_params.get("call_id")
+        if call_id:  # a backend joining a WebRTC call: the sideband
+            await sideband_endpoint(websocket, auth=auth, runner=runner, call_id=call_id)
+            return
         await realtime_endpoint(websocket, auth=auth, runner=runner)
 
     add_session_routes(app, auth, runner, store)
@@ -112,7 +123,7 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
             trusted = credential.key or not auth.required
             fresh = await rotate(store, session_id, token, trusted)
             record = await store.session(session_id)
-            secret = await auth.mint(ttl, {}, session_id)
+            secret = await auth.mint(ttl, {}, session_id, resumes=True)
             config = record.config if record is not None else {}
         else:
             if not credential.allowed or credential.secret is not None:

@@ -61,13 +61,14 @@ class Auth:
             and secrets.compare_digest(token.encode(), self.api_key.encode())
 
     async def mint(self, ttl_s: int, session: dict[str, Any], session_id: str | None = None,
-                   resume_token_hash: str | None = None) -> ClientSecret:
-        """A new client secret; `session_id` is the session it opens or resumes."""
+                   resume_token_hash: str | None = None, resumes: bool = False) -> ClientSecret:
+        """A new client secret; `session_id` is the session it opens, or (`resumes`)
+        the stored session it continues wherever it is used."""
         now = int(self.clock())
         self._minted = {k: s for k, s in self._minted.items() if s.expires_at > now}
         value = "ek_" + secrets.token_urlsafe(24)
         record = SecretRecord(digest(value), now + ttl_s, session, session_id,
-                              resume_token_hash)
+                              resume_token_hash, resumes)
         self._minted[record.secret_hash] = record
         if self.store is not None:
             try:

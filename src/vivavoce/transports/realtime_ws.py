@@ -7,14 +7,15 @@ hands the connection to the runner.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vivavoce.protocol import beta
 from vivavoce.protocol.errors import ProtocolError, parse_event
-from vivavoce.runtime import ClientInput, Context, Runner
+from vivavoce.runtime import ClientInput, Runner
 from vivavoce.transports.auth import Auth, bearer
-from vivavoce.transports.sideband_proxy import sideband
+from vivavoce.transports.client_context import client_context
 from vivavoce.types import Event
 
 # A close frame's reason is at most 123 bytes.
@@ -64,44 +65,22 @@ async def refuse(websocket: WebSocket, transport: WebSocketTransport,
 
 
 async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner) -> None:
-    """One connection, one session (new, or resumed with `?resume=<session id>`); or,
-    with `?call_id=`, the sideband of a WebRTC call."""
+    """One connection, one session (new, or resumed with `?resume=<session id>`)."""
     subprotocols = list(websocket.scope.get("subprotocols") or [])
-    chosen = "realtime" if "realtime" in subprotocols else None
-    token = bearer(websocket.headers, subprotocols)
-    credential = await auth.check(token)
-    await websocket.accept(subprotocol=chosen)
+    credential = await auth.check(bearer(websocket.headers, subprotocols))
+    await websocket.accept(subprotocol="realtime" if "realtime" in subprotocols else None)
     transport = WebSocketTransport(websocket, is_beta(websocket, subprotocols))
     if not credential.allowed:
         await refuse(websocket, transport, ProtocolError(
             "invalid_api_key", "Incorrect or missing API key (or an expired client secret).",
             type="invalid_request_error"))
         return
-    query = websocket.query_params
-    extensions = query.get("vivavoce_spans", "") in ("1", "true")
-    if query.get("call_id"):
-        await sideband(websocket, transport, query["call_id"], credential, auth, runner,
-                       extensions)
+    try:
+        context = client_context(credential, websocket.query_params, auth.required)
+    except ProtocolError as err:
+        await refuse(websocket, transport, err)
         return
-    resume = query.get("resume") or None
-    secret = credential.secret
-    if resume is not None and auth.required and not credential.key \
-            and (secret is None or secret.session_id != resume):
-        await refuse(websocket, transport, ProtocolError(
-            "invalid_resume_credential", f"This credential cannot resume session '{resume}': "
-            "use the server's key, or a client secret minted for that session "
-            "(POST /v1/realtime/client_secrets or /session with its resume token).",
-            "resume", type="invalid_request_error"))
-        return
-    opens = secret if secret is not None and resume is None else None
-    context = Context(persona=query.get("persona") or None, model=query.get("model") or None,
-                      session=opens.session if opens is not None and opens.session else None,
-                      # vivavoce's own events (turn spans) only for clients that ask: strict
-                      # clients of the hosted protocol would not know them.
-                      extensions=extensions, resume=resume,
-                      session_id=opens.session_id if opens is not None else None,
-                      resume_token_hash=opens.resume_token_hash if opens is not None else None,
-                      owner=credential.owner)
+    context = replace(context, model=websocket.query_params.get("model") or None)
     ended = await runner.serve(transport, context)
     if ended is not None:
         await websocket.close(code=1000, reason=ended[:MAX_REASON])

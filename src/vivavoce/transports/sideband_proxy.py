@@ -1,9 +1,10 @@
-"""The sideband of a WebRTC call (`/v1/realtime?call_id=…`, the server's key): joins
-the call's session where it is held, or is passed through to the instance holding it.
+"""A sideband asked of one instance for a call another instance holds: the client's
+socket is piped, frames unchanged both ways, to the same path and query on the holder
+(its address from the call registry), under the same credential.
 
-The call registry (`runtime.calls`) says which instance holds a call and where it is
-reached; frames are then piped both ways, unchanged, between the client and that
-instance's own sideband endpoint, under the same credential.
+The holder is dialled before the client's socket is accepted, so the client's socket
+opens once the holder's has (and takes the subprotocol the holder chose); the holder
+answers for everything else, refusals included.
 """
 
 from __future__ import annotations
@@ -12,52 +13,16 @@ import asyncio
 import logging
 from typing import Any
 
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketState
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed
-
-from vivavoce.protocol.errors import ProtocolError
-from vivavoce.runtime import Runner
-from vivavoce.transports.auth import Auth, Credential
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 log = logging.getLogger(__name__)
 FORWARDED_HEADERS = ("authorization", "openai-beta")
 
 
-async def _refuse(websocket: WebSocket, transport: Any, code: str, message: str) -> None:
-    await transport.send(ProtocolError(code, message, "call_id",
-                                       type="invalid_request_error").to_event())
-    await websocket.close(code=1008, reason=code)
-
-
-async def sideband(websocket: WebSocket, transport: Any, call_id: str, credential: Credential,
-                   auth: Auth, runner: Runner, extensions: bool) -> None:
-    if auth.required and not credential.key:
-        await _refuse(websocket, transport, "invalid_api_key",
-                      "A call's sideband takes the server's API key.")
-        return
-    try:
-        record = await runner.calls.locate(call_id)
-    except Exception as exc:
-        log.warning("cannot look up call %s: %s", call_id, exc)
-        record = None
-    if record is None:
-        await _refuse(websocket, transport, "call_not_found", f"No live call '{call_id}'.")
-        return
-    if not runner.calls.holds(record):
-        await proxy(websocket, record.address)
-        return
-    try:
-        ended = await runner.join(record.session_id, transport, extensions)
-    except KeyError:
-        await _refuse(websocket, transport, "call_not_found", f"Call '{call_id}' has ended.")
-        return
-    if ended is not None:
-        await websocket.close(code=1000, reason=ended)
-
-
 async def proxy(websocket: WebSocket, address: str) -> None:
-    """Pipe an accepted client socket to the same path and query on `address`."""
+    """Pipe the (not yet accepted) client socket to the same path and query on `address`."""
     base = "ws" + address.removeprefix("http")
     url = f"{base}{websocket.url.path}?{websocket.url.query}"
     headers = {k: websocket.headers[k] for k in FORWARDED_HEADERS if k in websocket.headers}
@@ -65,9 +30,12 @@ async def proxy(websocket: WebSocket, address: str) -> None:
     try:
         async with connect(url, additional_headers=headers, subprotocols=offered or None,
                            max_size=None, proxy=None) as holder:
+            await websocket.accept(subprotocol=holder.subprotocol)
             await _pipe(websocket, holder)
-    except (OSError, ConnectionClosed) as exc:
+    except (OSError, ConnectionClosed, InvalidHandshake) as exc:
         log.warning("the instance holding a call is unreachable at %s: %s", address, exc)
+        if websocket.application_state == WebSocketState.CONNECTING:
+            await websocket.accept()
         await websocket.close(code=1011, reason="the instance holding the call is unreachable")
 
 

@@ -1,8 +1,11 @@
 // The conversation: wires mic → server → player, keeps the orb's state, the turn timings
 // and the barge-in bookkeeping. Each collaborator has one job: capture.js (mic),
-// player.js (speaker), realtime.js (socket), orb.js (canvas), ui.js (DOM),
-// escape-room.js (the Enigma's door), reconnect.js (resuming after a drop). All mutable
-// state lives in `app` below.
+// player.js (speaker), webrtc.js (a WebRTC call: the default), realtime.js (the
+// WebSocket, the fallback), orb.js (canvas), ui.js (DOM), escape-room.js (the Enigma's
+// door), reconnect.js (resuming after a drop). All mutable state lives in `app` below.
+//
+// On a WebRTC call the server plays the answer and cuts it on a barge-in (it truncates
+// what was not heard itself); over the WebSocket this page plays it and truncates.
 
 import { Capture } from "./capture.js";
 import { EscapeRoom } from "./escape-room.js";
@@ -10,6 +13,7 @@ import { Player, RATE } from "./player.js";
 import { RealtimeClient, fetchClientSecret, fetchPersonas, fetchVoices } from "./realtime.js";
 import { Orb } from "./orb.js";
 import { resumeState, sleep, waitBeforeTry } from "./reconnect.js";
+import { RtcClient } from "./webrtc.js";
 import { UI, Settings } from "./ui.js";
 
 const SAMPLES_PER_MS = RATE / 1000;
@@ -37,6 +41,8 @@ const debug = (window.vivavoce = {
   doorTries: [], // {call_id, unlocked} for each unlock_door result, in order
   reconnects: 0, // times the page reconnected after losing the connection
   restored: 0, // times a conversation was restored on a new connection
+  remote: () => app.client && app.client.remote, // WebRTC: the assistant's voice (MediaStream)
+  send: (event) => send(event), // a client event, as the page would send it
   audio: () => ({ mic: app.micCtx && app.micCtx.state, micRate: app.micCtx && app.micCtx.sampleRate,
     player: app.playCtx && app.playCtx.state, capturing: app.capture !== null }),
 });
@@ -56,6 +62,7 @@ function newConversation() {
     partials: new Map(), // user item_id → transcription so far
     toolNames: new Map(), // call_id → tool name, to know what a function_call_output answers
     toolResults: new Set(), // call_ids whose output was shown (it arrives as added, then done)
+    playing: false, // WebRTC: the server is playing an answer (output_audio_buffer.*)
   };
 }
 
@@ -67,6 +74,7 @@ const app = {
   micCtx: null,
   playCtx: null,
   running: false,
+  rtc: true, // a WebRTC call (the default); false: the WebSocket
   state: "idle", // the orb's: idle | listening | thinking | speaking
   persona: null, // the character the open session was started with
   turnCount: 0,
@@ -140,6 +148,14 @@ async function start() {
     fail(`Audio could not start in this browser: ${err.message}`);
     return;
   }
+  app.rtc = settings.saved.transport !== "websocket";
+  debug.transport = app.rtc ? "webrtc" : "websocket";
+  if (app.rtc) {
+    // The call sends the microphone's own track: the mic comes first.
+    await startMic();
+    if (app.running) await connect();
+    return;
+  }
   if (!app.player) {
     app.player = new Player(app.playCtx);
     wirePlayer(app.player);
@@ -169,9 +185,10 @@ function fail(message) {
 // a failure is left to the caller (reconnecting tries again) instead of ending.
 async function connect(retrying = false) {
   ui.setConnection("connecting", retrying ? "reconnecting" : undefined);
-  const client = (app.client = new RealtimeClient());
+  const client = (app.client = app.rtc ? new RtcClient() : new RealtimeClient());
   client.onevent = onEvent;
   client.onclose = onDropped;
+  client.onremote = listenToAnswer;
   fetchVoices().then((voices) => voices.length && settings.setVoices(voices));
   let resume = resumeState.get();
   try {
@@ -189,7 +206,11 @@ async function connect(retrying = false) {
     app.persona = settings.saved.persona || null;
     app.restoring = Boolean(resume);
     if (resume) ui.clearTranscript(); // the server redraws it
-    const created = await client.connect(minted && minted.value, app.persona, resume && resume.session_id);
+    const created = await client.connect(minted && minted.value, app.persona, {
+      resume: resume && resume.session_id,
+      mic: app.capture && app.capture.stream, // a call sends the mic as its track
+    });
+    debug.callId = client.callId || null;
     // A new session is remembered once it exists (the secret named its id ahead).
     if (!resume && minted && created.session.id === minted.session_id) resumeState.set(minted);
   } catch (err) {
@@ -235,6 +256,15 @@ function forgetConversation(message) {
 // Characters are chosen when a session opens, so switching one means a new session;
 // everything else is a session.update.
 async function applySettings(saved) {
+  const rtc = saved.transport !== "websocket";
+  if (app.client && rtc !== app.rtc) {
+    // Another transport: a new connection (the same conversation, resumed), with the
+    // mic wired the new way.
+    end();
+    ui.toast(`Connecting over ${rtc ? "WebRTC" : "WebSocket"}…`, "info");
+    await start();
+    return;
+  }
   if (!app.client || (saved.persona || null) === app.persona) {
     send({ type: "session.update", session: sessionConfig(saved) });
     return;
@@ -253,9 +283,20 @@ async function startOver(message) {
   if (app.running) await connect();
 }
 
+// WebRTC: the assistant's voice arrives as a track (an <audio> element plays it); an
+// AnalyserNode on it drives the orb.
+function listenToAnswer(stream) {
+  const analyser = app.playCtx.createAnalyser();
+  analyser.fftSize = 512;
+  analyser.smoothingTimeConstant = 0.6;
+  app.playCtx.createMediaStreamSource(stream).connect(analyser);
+  app.playCtx.resume();
+  orb.out = analyser;
+}
+
 async function startMic() {
   if (app.capture) return;
-  app.capture = new Capture(app.micCtx, onFrame);
+  app.capture = new Capture(app.micCtx, app.rtc ? null : onFrame);
   app.capture.onEnded = () => {
     stopMic();
     ui.banner("The microphone stopped (unplugged or blocked). You can still type below.", "Restart mic", startMic);
@@ -267,6 +308,7 @@ async function startMic() {
       return;
     }
     orb.mic = app.capture.analyser;
+    if (app.rtc && app.client) app.client.setMic(app.capture.stream);
     ui.setMic(true);
   } catch (err) {
     app.capture = null;
@@ -276,6 +318,7 @@ async function startMic() {
 }
 
 function stopMic() {
+  if (app.rtc && app.client) app.client.setMic(null);
   if (app.capture) app.capture.stop();
   app.capture = null;
   orb.mic = null;
@@ -313,7 +356,8 @@ function expectFollowUp(on) {
 
 // Nothing is playing and no response is running: where the orb rests.
 function settle() {
-  if (app.conv.response || (app.player && app.player.busy) || app.state === "listening") return;
+  if (app.conv.response || app.conv.playing || (app.player && app.player.busy)
+    || app.state === "listening") return;
   if (app.conv.followUp) {
     setState("thinking");
   } else {
@@ -352,23 +396,25 @@ function onDropped(e) {
 }
 
 // ----------------------------------------------------------------- playback
-function wirePlayer(p) {
-  p.onStarted = () => {
-    if (app.state !== "listening") setState("speaking");
-    if (app.conv.turn) {
-      // The first answer audio actually went out: the turn's latency.
-      const now = performance.now();
-      const rec = {
-        n: app.conv.turn.n,
-        kind: app.conv.turn.kind,
-        afterStopMs: Math.round(now - app.conv.turn.stoppedAt),
-        afterLastWordMs: app.conv.turn.lastWordAt == null ? null : Math.round(now - app.conv.turn.lastWordAt),
-      };
-      app.conv.turn = null;
-      debug.turns.push(rec);
-      ui.addTurn(rec);
-    }
+// The first answer audio was heard (the page's player, or the server's on a call).
+function answerStarted() {
+  if (app.state !== "listening") setState("speaking");
+  if (!app.conv.turn) return;
+  // The first answer audio actually went out: the turn's latency.
+  const now = performance.now();
+  const rec = {
+    n: app.conv.turn.n,
+    kind: app.conv.turn.kind,
+    afterStopMs: Math.round(now - app.conv.turn.stoppedAt),
+    afterLastWordMs: app.conv.turn.lastWordAt == null ? null : Math.round(now - app.conv.turn.lastWordAt),
   };
+  app.conv.turn = null;
+  debug.turns.push(rec);
+  ui.addTurn(rec);
+}
+
+function wirePlayer(p) {
+  p.onStarted = answerStarted;
   p.onProgress = (itemId) => {
     debug.items[itemId] = p.playedMs(itemId);
     debug.playedMs = p.totalPlayedMs();
@@ -385,6 +431,10 @@ function wirePlayer(p) {
 // with it starts playing, so the words on screen are the words heard.
 function queueCaption(itemId, text) {
   if (app.conv.cutItems.has(itemId)) return;
+  if (app.rtc) {
+    ui.assistantAppend(itemId, text); // the server plays it as it comes
+    return;
+  }
   if (!app.conv.captions.has(itemId)) app.conv.captions.set(itemId, []);
   app.conv.captions.get(itemId).push({ at: app.conv.received.get(itemId) || 0, text });
   revealCaptions(itemId);
@@ -444,7 +494,7 @@ const handlers = {
     app.conv.turn = null;
     expectFollowUp(false);
     ui.userText(e.item_id, "", true);
-    cutPlayback(); // barge-in: the person has the floor
+    if (!app.rtc) cutPlayback(); // barge-in: the person has the floor (on a call the server cuts)
   },
   "input_audio_buffer.speech_stopped": (e) => {
     setState("thinking");
@@ -465,6 +515,12 @@ const handlers = {
   "conversation.item.added": (e) => app.restoring || showItem(e.item),
   "conversation.item.done": (e) => (app.restoring ? redrawItem(e.item) : showItem(e.item)),
   "conversation.item.truncated": (e) => ui.markCut(e.item_id),
+  "output_audio_buffer.started": () => {
+    app.conv.playing = true;
+    answerStarted();
+  },
+  "output_audio_buffer.stopped": () => stoppedPlaying(),
+  "output_audio_buffer.cleared": () => stoppedPlaying(),
   "response.created": (e) => {
     app.conv.response = e.response.id;
     expectFollowUp(false);
@@ -497,6 +553,11 @@ const handlers = {
   "response.done": (e) => responseDone(e.response),
 };
 
+function stoppedPlaying() {
+  app.conv.playing = false;
+  if (app.state === "speaking") settle();
+}
+
 function showItem(item) {
   if (item.type === "function_call") {
     app.conv.toolNames.set(item.call_id, item.name);
@@ -523,7 +584,7 @@ function redrawItem(item) {
 
 function responseDone(r) {
   if (app.conv.response === r.id) app.conv.response = null;
-  if (r.status === "cancelled") {
+  if (r.status === "cancelled" && !app.rtc) {
     // Interrupted: what is still queued was never heard. Decide what to show once the
     // player has said exactly how much of each item went out.
     cutPlayback().then(() => {
@@ -574,10 +635,17 @@ document.getElementById("mute").onclick = () => {
   }
 };
 
-document.getElementById("stop-answer").onclick = async () => {
+// Stop the answer: cancel what is being made and cut what is playing. On a call the
+// server truncates to what was heard (as SDKs do: cancel, then clear).
+async function interrupt() {
   expectFollowUp(false);
   if (app.conv.response) send({ type: "response.cancel" });
-  await cutPlayback();
+  if (!app.rtc) await cutPlayback();
+  else if (app.conv.playing || app.conv.response) send({ type: "output_audio_buffer.clear" });
+}
+
+document.getElementById("stop-answer").onclick = async () => {
+  await interrupt();
   if (!app.conv.response && app.state !== "listening") setState("idle");
 };
 
@@ -588,9 +656,7 @@ document.getElementById("text-form").onsubmit = async (e) => {
   if (!text || !app.client) return;
   input.value = "";
   // Typing over an answer interrupts it, like speaking does.
-  expectFollowUp(false);
-  if (app.conv.response) send({ type: "response.cancel" });
-  await cutPlayback();
+  await interrupt();
   send({
     type: "conversation.item.create",
     item: { type: "message", role: "user", content: [{ type: "input_text", text }] },

@@ -1,5 +1,6 @@
 // The microphone: getUserMedia → AudioWorklet (24 kHz PCM16 frames) and an AnalyserNode
-// for the orb. Frames arrive on the main thread through `onFrame(Int16Array)`.
+// for the orb. Frames arrive on the main thread through `onFrame(Int16Array)`; without
+// `onFrame` (a WebRTC call sends the track itself) there is only the analyser.
 
 export class MicError extends Error {
   constructor(kind, message) {
@@ -50,8 +51,21 @@ export class Capture {
       throw explain(err);
     }
     const ctx = this.context;
-    await ctx.audioWorklet.addModule(new URL("capture-worklet.js", import.meta.url));
     const source = ctx.createMediaStreamSource(this.stream);
+    this.analyser = ctx.createAnalyser();
+    this.analyser.fftSize = 512;
+    this.analyser.smoothingTimeConstant = 0.6;
+    source.connect(this.analyser);
+    // On a WebRTC call the track itself is sent: no PCM frames are needed.
+    if (this.onFrame) await this.startFrames(source);
+    await ctx.resume();
+    // A track that ends (unplugged, permission revoked) is an error a person should see.
+    this.stream.getAudioTracks()[0].addEventListener("ended", () => this.onEnded && this.onEnded());
+  }
+
+  async startFrames(source) {
+    const ctx = this.context;
+    await ctx.audioWorklet.addModule(new URL("capture-worklet.js", import.meta.url));
     this.node = new AudioWorkletNode(ctx, "pcm16-capture", {
       numberOfInputs: 1,
       numberOfOutputs: 1,
@@ -60,19 +74,12 @@ export class Capture {
       processorOptions: { targetRate: 24000, frameMs: 20 },
     });
     this.node.port.onmessage = (e) => this.onFrame(new Int16Array(e.data));
-    this.analyser = ctx.createAnalyser();
-    this.analyser.fftSize = 512;
-    this.analyser.smoothingTimeConstant = 0.6;
-    source.connect(this.analyser);
     source.connect(this.node);
     // A silent path to the destination keeps the worklet pulled by the render graph
     // in every browser, without ever playing the mic back.
     const mute = ctx.createGain();
     mute.gain.value = 0;
     this.node.connect(mute).connect(ctx.destination);
-    await ctx.resume();
-    // A track that ends (unplugged, permission revoked) is an error a person should see.
-    this.stream.getAudioTracks()[0].addEventListener("ended", () => this.onEnded && this.onEnded());
   }
 
   stop() {

@@ -74,7 +74,7 @@ export class RealtimeClient {
 
   // Resolves with session.created; rejects with a ConnectError if the session never starts.
   // `resume`: the id of the session to continue (vivavoce's `?resume=` extension).
-  connect(secret, persona, resume = null) {
+  connect(secret, persona, { resume = null } = {}) {
     const url = here("v1/realtime");
     if (persona) url.searchParams.set("persona", persona); // chosen when the session opens
     if (resume) url.searchParams.set("resume", resume);

@@ -253,6 +253,8 @@ export class Settings {
       onApply(this.saved);
       toggle(false);
     };
+    // The connection is chosen before any session exists: show the saved one from the start.
+    this.form.elements.transport.value = this.saved.transport || "webrtc";
     this.syncVisibility();
   }
 
@@ -301,6 +303,7 @@ export class Settings {
     f.turn.value = this.saved.turn || turn.type || "server_vad";
     f.silence.value = this.saved.silence || turn.silence_duration_ms || 500;
     f.eagerness.value = this.saved.eagerness || turn.eagerness || "auto";
+    f.transport.value = this.saved.transport || "webrtc";
     this.syncVisibility();
   }
 
@@ -315,6 +318,7 @@ export class Settings {
       turn: f.turn.value,
       silence: Number(f.silence.value),
       eagerness: f.eagerness.value,
+      transport: f.transport.value,
     };
   }
 

@@ -1,0 +1,76 @@
+"""The assistant audio a transport plays itself (WebRTC), as the session sees it, sans-I/O.
+
+The session knows how much audio each response made; the transport reports how much it
+has played (`Played`). From the two come the WebRTC-only events: `output_audio_buffer.
+started` when a response's first frame plays, `stopped` once all of a finished response
+has played, and `cleared` when what is still unplayed is dropped (barge-in, or the
+client's `output_audio_buffer.clear`). The transport flushes on `cleared` and reports
+how much of the item was heard; the session truncates the item to that.
+"""
+
+from __future__ import annotations
+
+from vivavoce.session.outbox import Outbox
+from vivavoce.types import Played
+
+# Audio in a wire format other than PCM 24 kHz comes back from the transport's decoder
+# a few resampler taps short: played that close to the end counts as all of it.
+DRAINED_SLACK = 1200  # samples (50 ms)
+
+
+class OutputBuffer:
+    def __init__(self, out: Outbox) -> None:
+        self._out = out
+        # Responses with audio that may still be unplayed: samples made, and played.
+        self._made: dict[str, int] = {}
+        self._played: dict[str, int] = {}
+        self._started: set[str] = set()
+        self._finished: set[str] = set()
+
+    @property
+    def holding(self) -> list[str]:
+        """Responses whose audio is playing or waiting to, oldest first."""
+        return list(self._made)
+
+    def made(self, response_id: str, samples: int) -> None:
+        self._made[response_id] = self._made.get(response_id, 0) + samples
+
+    def finished(self, response_id: str) -> None:
+        """The response is done: no more audio for it will come."""
+        if response_id in self._made:
+            self._finished.add(response_id)
+            self._stop_if_drained(response_id)
+
+    def played(self, report: Played) -> bool:
+        """A report of the transport's progress; True when it is the response's first."""
+        rid = report.response_id
+        if rid not in self._made:
+            return False  # cleared or stopped already
+        self._played[rid] = max(self._played.get(rid, 0), report.response_samples)
+        first = rid not in self._started
+        if first:
+            self._started.add(rid)
+            self._out.emit("output_audio_buffer.started", response_id=rid)
+        if report.state == "drained":
+            self._stop_if_drained(rid)
+        return first
+
+    def clear(self) -> list[str]:
+        """Drop every response's unplayed audio (one `cleared` each); the ids."""
+        cleared = self.holding
+        for rid in cleared:
+            self._forget(rid)
+            self._out.emit("output_audio_buffer.cleared", response_id=rid)
+        return cleared
+
+    def _stop_if_drained(self, rid: str) -> None:
+        if rid in self._finished and rid in self._started \
+                and self._played.get(rid, 0) >= self._made[rid] - DRAINED_SLACK:
+            self._forget(rid)
+            self._out.emit("output_audio_buffer.stopped", response_id=rid)
+
+    def _forget(self, rid: str) -> None:
+        self._made.pop(rid, None)
+        self._played.pop(rid, None)
+        self._started.discard(rid)
+        self._finished.discard(rid)
