@@ -5,13 +5,15 @@
 // door), reconnect.js (resuming after a drop). All mutable state lives in `app` below.
 //
 // On a WebRTC call the server plays the answer and cuts it on a barge-in (it truncates
-// what was not heard itself); over the WebSocket this page plays it and truncates.
+// what was not heard itself); over the WebSocket this page plays it and truncates
+// (page-playback.js).
 
 import { Capture } from "./capture.js";
 import { EscapeRoom } from "./escape-room.js";
 import { Player, RATE } from "./player.js";
 import { RealtimeClient, fetchClientSecret, fetchPersonas, fetchVoices } from "./realtime.js";
 import { Orb } from "./orb.js";
+import { PagePlayback } from "./page-playback.js";
 import { resumeState, sleep, waitBeforeTry } from "./reconnect.js";
 import { RtcClient } from "./webrtc.js";
 import { UI, Settings } from "./ui.js";
@@ -54,11 +56,10 @@ function newConversation() {
     response: null, // id of the response in progress
     turn: null, // the turn waiting for its first audio
     followUp: null, // timer: a server tool is running and its answer should follow
-    audioDone: new Set(), // items whose audio has fully arrived
-    cutItems: new Set(), // items the person interrupted: later audio/text is ignored
-    received: new Map(), // item_id → samples received
-    contentIndex: new Map(), // item_id → content_index of its audio part
-    captions: new Map(), // item_id → [{at, text}] words waiting for their audio
+    // The answer as the page plays it (over the WebSocket; on a call the server plays).
+    playback: new PagePlayback(() => (app.rtc ? null : app.player), {
+      ui, debug, send, onCut: () => (app.state === "speaking" || app.state === "thinking") && settle(),
+    }),
     partials: new Map(), // user item_id → transcription so far
     toolNames: new Map(), // call_id → tool name, to know what a function_call_output answers
     toolResults: new Set(), // call_ids whose output was shown (it arrives as added, then done)
@@ -81,8 +82,9 @@ const app = {
   sentSamples: 0,
   sentLog: [], // {end, t}: when the audio up to sample `end` left the page
   restoring: false, // a resumed session is redrawing its conversation
-  conv: newConversation(),
+  conv: null,
 };
+app.conv = newConversation();
 
 function setState(next) {
   if (next === app.state) return;
@@ -106,13 +108,6 @@ function toBase64(int16) {
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
   return btoa(s);
-}
-
-function fromBase64(b64) {
-  const s = atob(b64);
-  const bytes = new Uint8Array(s.length & ~1); // whole samples only
-  for (let i = 0; i < bytes.length; i++) bytes[i] = s.charCodeAt(i);
-  return bytes.buffer;
 }
 
 // ------------------------------------------------------------------ session
@@ -276,7 +271,7 @@ async function applySettings(saved) {
 async function startOver(message) {
   if (app.client) app.client.close();
   app.client = null;
-  await cutPlayback();
+  await app.conv.playback.cut();
   resetConversation();
   setState("idle");
   forgetConversation(message);
@@ -418,59 +413,13 @@ function wirePlayer(p) {
   p.onProgress = (itemId) => {
     debug.items[itemId] = p.playedMs(itemId);
     debug.playedMs = p.totalPlayedMs();
-    revealCaptions(itemId);
+    app.conv.playback.reveal(itemId);
   };
   p.onDrained = (itemId) => {
-    if (app.conv.audioDone.has(itemId)) revealCaptions(itemId, true);
+    app.conv.playback.drained(itemId);
     if (app.state === "speaking") settle();
   };
   p.onOverflow = () => ui.toast("The answer is too long to buffer; some of it was skipped.");
-}
-
-// Captions follow the voice: each transcript delta is shown when the audio that came
-// with it starts playing, so the words on screen are the words heard.
-function queueCaption(itemId, text) {
-  if (app.conv.cutItems.has(itemId)) return;
-  if (app.rtc) {
-    ui.assistantAppend(itemId, text); // the server plays it as it comes
-    return;
-  }
-  if (!app.conv.captions.has(itemId)) app.conv.captions.set(itemId, []);
-  app.conv.captions.get(itemId).push({ at: app.conv.received.get(itemId) || 0, text });
-  revealCaptions(itemId);
-}
-
-function revealCaptions(itemId, all = false) {
-  const queue = app.conv.captions.get(itemId);
-  if (!queue) return;
-  const played = (app.player && app.player.played.get(itemId)) || 0;
-  while (queue.length && (all || queue[0].at < played)) ui.assistantAppend(itemId, queue.shift().text);
-}
-
-// Stop playback now and tell the server how much of the item was heard.
-async function cutPlayback() {
-  if (!app.player) return;
-  const r = await app.player.flush();
-  if (app.state === "speaking" || app.state === "thinking") settle();
-  const itemId = r.itemId;
-  if (!itemId || r.played === 0 || app.conv.cutItems.has(itemId)) return;
-  debug.items[itemId] = app.player.playedMs(itemId);
-  debug.playedMs = app.player.totalPlayedMs();
-  if (r.remaining === 0 && app.conv.audioDone.has(itemId)) {
-    revealCaptions(itemId, true); // it had finished: nothing was cut
-    return;
-  }
-  app.conv.cutItems.add(itemId);
-  app.conv.captions.delete(itemId);
-  const truncate = {
-    type: "conversation.item.truncate",
-    item_id: itemId,
-    content_index: app.conv.contentIndex.get(itemId) ?? 0,
-    audio_end_ms: app.player.playedMs(itemId),
-  };
-  send(truncate);
-  debug.truncations.push({ item_id: itemId, audio_end_ms: truncate.audio_end_ms });
-  ui.markCut(itemId);
 }
 
 // ------------------------------------------------------------ server events
@@ -494,7 +443,7 @@ const handlers = {
     app.conv.turn = null;
     expectFollowUp(false);
     ui.userText(e.item_id, "", true);
-    if (!app.rtc) cutPlayback(); // barge-in: the person has the floor (on a call the server cuts)
+    app.conv.playback.cut(); // barge-in: the person has the floor (on a call the server cuts)
   },
   "input_audio_buffer.speech_stopped": (e) => {
     setState("thinking");
@@ -535,20 +484,9 @@ const handlers = {
       ui.toolCall(e.item.call_id, e.item.name, e.item.arguments);
     }
   },
-  "response.output_audio.delta": (e) => {
-    if (app.conv.cutItems.has(e.item_id) || !app.player) return;
-    app.conv.contentIndex.set(e.item_id, e.content_index);
-    const pcm = fromBase64(e.delta);
-    app.conv.received.set(e.item_id, (app.conv.received.get(e.item_id) || 0) + pcm.byteLength / 2);
-    debug.receivedMs[e.item_id] = Math.floor(app.conv.received.get(e.item_id) / SAMPLES_PER_MS);
-    app.player.push(e.item_id, pcm);
-  },
-  "response.output_audio.done": (e) => {
-    app.conv.audioDone.add(e.item_id);
-    if (app.player) app.player.end(e.item_id);
-    if (!app.conv.received.get(e.item_id)) revealCaptions(e.item_id, true); // no audio came: show the words
-  },
-  "response.output_audio_transcript.delta": (e) => queueCaption(e.item_id, e.delta),
+  "response.output_audio.delta": (e) => app.conv.playback.audio(e),
+  "response.output_audio.done": (e) => app.conv.playback.audioEnded(e.item_id),
+  "response.output_audio_transcript.delta": (e) => app.conv.playback.caption(e.item_id, e.delta),
   "response.output_text.delta": (e) => ui.assistantAppend(e.item_id, e.delta),
   "response.done": (e) => responseDone(e.response),
 };
@@ -584,21 +522,11 @@ function redrawItem(item) {
 
 function responseDone(r) {
   if (app.conv.response === r.id) app.conv.response = null;
-  if (r.status === "cancelled" && !app.rtc) {
-    // Interrupted: what is still queued was never heard. Decide what to show once the
-    // player has said exactly how much of each item went out.
-    cutPlayback().then(() => {
-      for (const item of r.output || []) {
-        if (item.type !== "message") continue;
-        if (app.player && app.player.played.get(item.id)) ui.markCut(item.id);
-        else ui.remove(item.id); // nothing of it was heard: it never happened for the person
-      }
-    });
-  } else if (r.status === "failed") {
+  if (r.status === "failed") {
     const detail = r.status_details && r.status_details.error && r.status_details.error.message;
     ui.toast(`The answer failed${detail ? `: ${detail}` : ""}.`);
   }
-  for (const item of r.output || []) if (!app.conv.received.get(item.id)) revealCaptions(item.id, true);
+  app.conv.playback.responseDone(r);
   expectFollowUp(r.status === "completed" && (r.output || []).some((i) => i.type === "function_call"));
   // Audio still queued (maybe not even started): the player's drain settles it instead.
   if (app.state === "thinking" || app.state === "speaking") settle();
@@ -640,7 +568,7 @@ document.getElementById("mute").onclick = () => {
 async function interrupt() {
   expectFollowUp(false);
   if (app.conv.response) send({ type: "response.cancel" });
-  if (!app.rtc) await cutPlayback();
+  if (!app.rtc) await app.conv.playback.cut();
   else if (app.conv.playing || app.conv.response) send({ type: "output_audio_buffer.clear" });
 }
 
