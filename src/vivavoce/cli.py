@@ -31,6 +31,9 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     _store_arguments(p)
     p.add_argument("--no-store", dest="store", action="store_false", default=None,
                    help="keep no conversations beyond the process (no resume after a restart)")
+    p.add_argument("--store-audio", action="store_true", default=None,
+                   help="keep each item's audio (the user's and the assistant's) with its "
+                   "words (VIVAVOCE_STORE_AUDIO)")
     p.add_argument("--retention-days", type=int,
                    help="erase sessions untouched for this many days (VIVAVOCE_RETENTION_DAYS)")
     p.add_argument("--instance-id", help="this instance's name among several on one database")
@@ -114,7 +117,7 @@ def serve(args: argparse.Namespace) -> None:
 
     keys = ("host", "port", "api_key", "web_sessions", "model", "persona", "instructions",
             "voice", "brain", "upstream_url", "upstream_model", "upstream_api_key",
-            "usage_cap_tokens", "data_dir", "database_url", "store",
+            "usage_cap_tokens", "data_dir", "database_url", "store", "store_audio",
             "retention_days", "instance_id", "advertise_url", "stt", "llm", "tts", "stt_url",
             "llm_url", "tts_url", "stt_model", "llm_model", "tts_model", "http_api_key",
             "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",

@@ -43,6 +43,8 @@ class Settings:
     database_url: str | None = None
     # False: keep nothing beyond the process (SQLite in memory).
     store: bool = True
+    # Keep each item's audio too (the user's and the assistant's), not just its words.
+    store_audio: bool = False
     # Erase sessions untouched for this many days (None: keep them).
     retention_days: int | None = None
     # This instance among several on one database: its id (None: a random one) and the

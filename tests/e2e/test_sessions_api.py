@@ -4,10 +4,12 @@ PostgreSQL, the operators' routes, and a call's sideband proxied to its instance
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
 import httpx
+import numpy as np
 import pytest
 import websockets
 
@@ -216,3 +218,25 @@ async def test_a_relay_session_resumes_with_its_log_replayed_upstream(servers):
             "My name is Ada.", "Hello Ada.", "What is my name?"]
     finally:
         front.stop()
+
+
+async def test_stored_audio_is_returned_by_the_items_route_when_asked(servers):
+    server = servers(store_audio=True)
+    said = (np.sin(np.arange(24 * 400) / 24000 * 2 * np.pi * 220) * 3000).astype("<i2")
+    async with await open_with(server, key_header()) as ws:
+        session_id = (await raw_events(ws, "session.created"))[-1]["session"]["id"]
+        await ws.send(json.dumps({"type": "session.update", "session": TEXT}))
+        await raw_events(ws, "session.updated")
+        await ws.send(json.dumps({"type": "input_audio_buffer.append",
+                                  "audio": base64.b64encode(said.tobytes()).decode()}))
+        await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
+        await ws.send(json.dumps({"type": "response.create"}))
+        await raw_events(ws, "response.done")
+    async with httpx.AsyncClient(base_url=server.http, headers=key_header()) as http:
+        plain = (await http.get(f"/v1/sessions/{session_id}/items")).json()["items"]
+        assert plain[0]["content"][0]["type"] == "input_audio"
+        assert "audio" not in plain[0]["content"][0]  # only when asked: it is large
+        items = (await http.get(f"/v1/sessions/{session_id}/items?include=audio")).json()
+    user, answer = items["items"]
+    assert base64.b64decode(user["content"][0]["audio"]) == said.tobytes()
+    assert "audio" not in answer["content"][0]  # a text answer has none

@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from vivavoce import metrics
 from vivavoce.audio.formats import FORMATS, Decoder
@@ -66,11 +68,14 @@ class _Listener:
 
 class LiveSession:
     def __init__(self, session_id: str, tools: ToolContext, saver: SessionSaver | None = None,
-                 restored: list[Item] | None = None) -> None:
+                 restored: list[Item] | None = None, keep_audio: bool = False) -> None:
+        """`keep_audio`: the items' audio is saved too (--store-audio)."""
         self.id = session_id
         self.tools = tools  # per-session tool state (the escape room's door)
-        self.log = ConversationLog(session_id, restored)
+        self.log = ConversationLog(session_id, restored, keep_audio)
         self.saver = saver
+        # The user's audio of an item, as its driver kept it (set once the driver opens).
+        self.user_audio: Callable[[str], np.ndarray | None] = lambda item_id: None
         self._listeners: list[_Listener] = []
         # Why this connection must let the session go (resumed elsewhere, deleted).
         self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -112,7 +117,11 @@ class LiveSession:
             response = event["response"]
             saver.want(usage=UsageRecord(response["id"], response["status"], response["usage"]))
         if final:
-            await saver.durable(saver.want(items=self.log.items()))
+            if self.log.keep_audio and type_ == "conversation.item.added" \
+                    and event["item"].get("role") == "user":
+                self.log.keep_user_audio(event["item"]["id"], self.user_audio(event["item"]["id"]))
+            await saver.durable(saver.want(items=self.log.items(),
+                                           audio=self.log.new_audio()))
 
     async def _deliver(self, event: Event) -> None:
         for index, listener in enumerate(list(self._listeners)):

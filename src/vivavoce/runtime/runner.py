@@ -119,10 +119,12 @@ class Runner:
             await transport.send(err.to_event())
             return err.message
         saver = self._saver(opening, context)
-        live = LiveSession(opening.session_id, opening.tools, saver, opening.items)
+        live = LiveSession(opening.session_id, opening.tools, saver, opening.items,
+                           keep_audio=self.settings.store_audio and saver is not None)
         live.listen(transport, context.extensions)
         self.sessions.add(live)
         driver = self.backend.open(opening, live)
+        live.user_audio = driver.user_audio
         self._open[live.id] = open_ = _Open(driver, asyncio.Event(), asyncio.Event())
         try:
             if opening.problem is not None:

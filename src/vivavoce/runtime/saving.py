@@ -57,6 +57,7 @@ class SessionSaver:
         self._saved = SavedItems(saved)
         self._items = saved
         self._usage: list[UsageRecord] = []
+        self._audio: dict[str, bytes] = {}  # item id → its audio, to write
         self._wanted = 0
         self._written = 0
         self._alarm = False
@@ -65,10 +66,12 @@ class SessionSaver:
         self._task = asyncio.create_task(self._run())
 
     def want(self, *, items: list[Item] | None = None, config: dict[str, Any] | None = None,
-             usage: UsageRecord | None = None) -> int:
+             usage: UsageRecord | None = None, audio: dict[str, bytes] | None = None) -> int:
         """Ask for a write; its number, for `durable`."""
         if items is not None:
             self._items = items
+        if audio:
+            self._audio.update(audio)
         if config is not None:
             self.record.config = config
         if usage is not None:
@@ -120,12 +123,13 @@ class SessionSaver:
             wanted = self._wanted
             upserts, deletes = self._saved.changes(self._items)
             usage, self._usage = self._usage, []
+            audio, self._audio = self._audio, {}
             # A snapshot taken on the event loop: the write runs on another thread.
             session = replace(self.record, config=copy.deepcopy(self.record.config),
                               tool_state=copy.deepcopy(self._tool_state))
             try:
                 await self.store.write(Changes(session, not self.in_store, upserts, deletes,
-                                               usage))
+                                               usage, list(audio.items())))
             except Detached as exc:
                 log.info("session %s: %s", self.record.id, exc.reason)
                 self.lost.set_result(exc.reason)
@@ -133,6 +137,7 @@ class SessionSaver:
                 return
             except Exception as exc:  # unreachable, timed out, restarting: retry
                 self._usage[:0] = usage
+                self._audio = {**audio, **self._audio}
                 self._unavailable(f"{type(exc).__name__}: {exc}")
                 await self._notify()
                 await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)])

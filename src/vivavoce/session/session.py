@@ -85,6 +85,10 @@ class Session:
     def now(self) -> float:
         return self._out.now
 
+    def item_audio(self, item_id: str) -> np.ndarray | None:
+        """The user's audio of an item (int16, 24 kHz), as committed or created."""
+        return self._item_audio.get(item_id)
+
     @property
     def tools_pending(self) -> bool:
         return self._responses.tools_pending

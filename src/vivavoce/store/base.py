@@ -3,7 +3,8 @@
 Two implementations share every query (`sql.SqlStore`): SQLite, a file under the data
 directory (the default), and PostgreSQL, which several instances can share. It keeps
 sessions (config, persona, owner, who holds each now), each session's finalized items
-in conversation order, usage per response, client secrets (hashed) and live WebRTC
+in conversation order (and their audio, only if asked), usage per response, client
+secrets (hashed) and live WebRTC
 calls (which instance holds each, for the sideband). Every method is a coroutine that
 never blocks the event loop.
 """
@@ -69,6 +70,7 @@ class Changes:
     upserts: list[tuple[int, Item]] = field(default_factory=list)  # (position, item)
     deletes: list[str] = field(default_factory=list)
     usage: list[UsageRecord] = field(default_factory=list)
+    audio: list[tuple[str, bytes]] = field(default_factory=list)  # (item id, PCM16 24 kHz)
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,10 @@ class Store(Protocol):
         """The session's items in conversation order."""
 
     async def usage(self, session_id: str) -> list[UsageRecord]: ...
+
+    async def item_audio(self, session_id: str) -> dict[str, bytes]:
+        """The audio kept of the session's items (--store-audio): PCM16 mono 24 kHz by
+        item id."""
 
     async def sessions(self, limit: int, after: str | None = None) -> list[SessionRecord]:
         """Newest first; `after` is the id the previous page ended with."""

@@ -148,13 +148,20 @@ class SqlStore:
                 exists = cur.execute("SELECT 1 FROM sessions WHERE id = ?", (s.id,))
                 raise Detached(RESUMED_ELSEWHERE if exists else DELETED)
         for item_id in changes.deletes:
-            cur.execute("DELETE FROM items WHERE session_id = ? AND item_id = ?", (s.id, item_id))
+            for table in ("items", "item_audio"):
+                cur.execute(f"DELETE FROM {table} WHERE session_id = ? AND item_id = ?",
+                            (s.id, item_id))
         for position, item in changes.upserts:
             cur.execute("INSERT INTO items (session_id, item_id, position, body, saved_at) "
                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (session_id, item_id) DO UPDATE "
                         "SET position = excluded.position, body = excluded.body, "
                         "saved_at = excluded.saved_at",
                         (s.id, item["id"], position, _dumps(item), now))
+        for item_id, audio in changes.audio:
+            cur.execute("INSERT INTO item_audio (session_id, item_id, audio, saved_at) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (session_id, item_id) DO UPDATE "
+                        "SET audio = excluded.audio, saved_at = excluded.saved_at",
+                        (s.id, item_id, audio, now))
         for use in changes.usage:
             cur.execute("INSERT INTO response_usage (session_id, response_id, status, "
                         "input_tokens, output_tokens, body, created_at) "
@@ -180,6 +187,11 @@ class SqlStore:
             "SELECT response_id, status, body FROM response_usage WHERE session_id = ? "
             "ORDER BY created_at, response_id", (session_id,)))
         return [UsageRecord(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    async def item_audio(self, session_id: str) -> dict[str, bytes]:
+        rows = await self.db.run(lambda cur: cur.execute(
+            "SELECT item_id, audio FROM item_audio WHERE session_id = ?", (session_id,)))
+        return {row[0]: bytes(row[1]) for row in rows}
 
     async def sessions(self, limit: int, after: str | None = None) -> list[SessionRecord]:
         def page(cur: Cursor) -> list[tuple[Any, ...]]:
@@ -232,9 +244,8 @@ class SqlStore:
     async def delete(self, session_id: str) -> bool:
         def erase(cur: Cursor) -> int:
             # Children first: no reliance on the database enforcing ON DELETE CASCADE.
-            cur.execute("DELETE FROM items WHERE session_id = ?", (session_id,))
-            cur.execute("DELETE FROM response_usage WHERE session_id = ?", (session_id,))
-            cur.execute("DELETE FROM calls WHERE session_id = ?", (session_id,))
+            for table in ("items", "item_audio", "response_usage", "calls"):
+                cur.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
             cur.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
             return cur.rowcount
 
@@ -244,7 +255,7 @@ class SqlStore:
         def erase(cur: Cursor) -> int:
             cur.execute("DELETE FROM client_secrets WHERE expires_at <= ?", (int(now),))
             old = "SELECT id FROM sessions WHERE updated_at < ?"
-            for table in ("items", "response_usage", "calls"):
+            for table in ("items", "item_audio", "response_usage", "calls"):
                 cur.execute(f"DELETE FROM {table} WHERE session_id IN ({old})",
                             (updated_before,))
             cur.execute("DELETE FROM sessions WHERE updated_at < ?", (updated_before,))

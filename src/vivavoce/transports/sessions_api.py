@@ -9,7 +9,7 @@ from fastapi import FastAPI, HTTPException, Request
 
 from vivavoce.runtime import Runner
 from vivavoce.store import Store, digest
-from vivavoce.store.export import describe
+from vivavoce.store.export import describe, with_audio
 from vivavoce.transports.auth import Auth, bearer
 from vivavoce.transports.resume_tokens import new_token
 
@@ -54,11 +54,16 @@ def add_session_routes(app: FastAPI, auth: Auth, runner: Runner, store: Store) -
                 "resume_token": token}
 
     @app.get("/v1/sessions/{session_id}/items")
-    async def session_items(session_id: str, request: Request) -> dict[str, Any]:
+    async def session_items(session_id: str, request: Request,
+                            include: str = "") -> dict[str, Any]:
+        """The items in order; `?include=audio`: with the audio kept of each (the
+        server's --store-audio), base64 PCM16 24 kHz in its audio content part."""
         await operator(request)
         try:
             record = await store.session(session_id)
             items = await store.items(session_id)
+            if "audio" in include.split(","):
+                items = with_audio(items, await store.item_audio(session_id))
         except Exception:
             live = runner.sessions.get(session_id)
             if live is None:
