@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 
 import numpy as np
@@ -254,6 +255,17 @@ async def test_an_unknown_persona_is_reported_and_the_default_used():
     await leave(client, served)
 
 
+def told(value, key: str = "") -> list[str]:
+    """Every piece of text in server events: not their ids (random letters and digits)
+    and not their numbers (rate limits, token counts, times), which no model writes."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() if k != "id" and not k.endswith("_id")
+                for s in told(v, k)]
+    if isinstance(value, list):
+        return [s for v in value for s in told(v, key)]
+    return [value] if isinstance(value, str) else []
+
+
 @pytest.mark.parametrize("persona, private", [("enigma", True), ("assistant", False)])
 async def test_the_escape_room_is_set_up_for_the_enigma_only(persona, private):
     brain = FakeBrain()
@@ -268,7 +280,10 @@ async def test_the_escape_room_is_set_up_for_the_enigma_only(persona, private):
     if private:
         # In the model's private notes, never in what the client is told.
         assert " ".join(code) in brain.requests[0].private_instructions
-        assert code not in json.dumps(client.events)
+        said = told(client.events)
+        assert any("The Enigma" in text for text in said)  # its instructions were told
+        shown = re.compile(rf"(?<!\d){code}(?!\d)|{' '.join(code)}|SECRET")
+        assert [text for text in said if shown.search(text)] == []
     await leave(client, served)
 
 
