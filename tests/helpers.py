@@ -72,6 +72,11 @@ class LiveServer:
     thread: threading.Thread
 
     @property
+    def app(self):
+        """The server's ASGI app (its `state`: the runner, the open sessions...)."""
+        return self.server.config.app
+
+    @property
     def http(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 

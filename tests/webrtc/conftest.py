@@ -40,7 +40,6 @@ def serve(inside) -> Iterator[Callable[..., LiveServer]]:
         config = Settings(**settings)
         live = start_server(create_app(config, brain or FakeBrain(), vad or FakeVAD()), config,
                             settings.get("port"))
-        live.app = live.server.config.app
         servers.append(live)
         return live
 
