@@ -20,6 +20,7 @@ from vivavoce.brains.base import AudioOut, BrainOutput
 from vivavoce.engines.base import TextDelta
 from vivavoce.runtime import ClientInput, InputAudio
 from vivavoce.session.spans import SPANS_EVENT
+from vivavoce.store import ConversationLog
 from vivavoce.types import ResponseRequest
 
 LOUD = 3000
@@ -182,6 +183,20 @@ class FakePlayer(FakeTransport):
 
     async def play(self, response_id: str, item_id: str, pcm: np.ndarray) -> None:
         self.played.append((response_id, item_id, pcm))
+
+
+def break_log_on_final_items(monkeypatch) -> None:
+    """A bug where every item is finished: the conversation log raises, an unexpected
+    failure inside the session's own publishing (the store's failures are the saver's,
+    and expected)."""
+    observe = ConversationLog.observe
+
+    def failing(self: ConversationLog, event: dict) -> bool:
+        if observe(self, event):
+            raise RuntimeError("a bug in the conversation log")
+        return False
+
+    monkeypatch.setattr(ConversationLog, "observe", failing)
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:

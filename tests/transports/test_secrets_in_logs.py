@@ -12,7 +12,7 @@ import httpx
 import websockets
 
 from tests.engines.test_openai_http import fake_openai  # noqa: F401  (the server)
-from tests.fakes import FakeVAD
+from tests.fakes import FakeVAD, break_log_on_final_items
 from tests.helpers import UPSTREAM_KEY, raw_events, scripted_server, start_relay, start_server
 from vivavoce.brains.factory import build_cascade
 from vivavoce.settings import Settings
@@ -40,18 +40,16 @@ async def a_session(url: str, *, headers=None, subprotocols=None) -> list[dict]:
         return await raw_events(ws, "response.done")
 
 
-async def test_no_key_or_secret_is_ever_logged(caplog, fake_openai, tmp_path):  # noqa: F811
+async def test_no_key_or_secret_is_ever_logged(caplog, fake_openai, monkeypatch):  # noqa: F811
     caplog.set_level(logging.DEBUG)
     minted: list[str] = []
     url, requests = fake_openai
     requests.status = 401  # the HTTP stage's server refuses, quoting the key it was sent
-    # A server on HTTP stages whose conversation log cannot be written (a file is in the
-    # way): its sessions fail in ways that log tracebacks.
-    blocked = tmp_path / "not-a-directory"
-    blocked.write_text("")
+    # A server on HTTP stages whose conversation log fails: its sessions fail in ways that
+    # log tracebacks.
+    break_log_on_final_items(monkeypatch)
     settings = Settings(api_key=KEY, stt="http", llm="http", tts="http", stt_url=url,
-                        llm_url=url, tts_url=url, http_api_key=HTTP_KEY,
-                        conversation_log_dir=str(blocked))
+                        llm_url=url, tts_url=url, http_api_key=HTTP_KEY)
     local = start_server(create_app(settings, build_cascade(settings), FakeVAD()), settings)
     try:
         with scripted_server(api_key=UPSTREAM_KEY) as upstream:

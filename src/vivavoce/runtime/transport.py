@@ -41,4 +41,9 @@ class Context:
     model: str | None = None  # the model name to report (None: the server's)
     session: dict[str, Any] | None = None  # settings to start with (a client secret's)
     extensions: bool = False  # wants vivavoce's own events (turn spans)
+    resume: str | None = None  # the id of a stored session to continue (`?resume=`)
+    # A client secret minted for a new session names its id and resume token (hashed).
+    session_id: str | None = None
+    resume_token_hash: str | None = None
+    owner: str = "open"  # who opened it: "api_key", "client_secret" or "open"
     server_playback: bool = False  # the transport plays the audio (set by the runner)

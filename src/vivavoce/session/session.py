@@ -27,7 +27,7 @@ from vivavoce.protocol import client_events as ce
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError, parse_event, server_error
 from vivavoce.session import items as item_rules
-from vivavoce.session.commands import Command, Purpose, Transcribe
+from vivavoce.session.commands import Command, Prefill, Purpose, Transcribe
 from vivavoce.session.config import SessionConfig, apply_update
 from vivavoce.session.conversation import Conversation
 from vivavoce.session.outbox import Outbox
@@ -86,6 +86,12 @@ class Session:
         self._out.emit("conversation.created", conversation={
             "id": self.conversation.id, "object": "realtime.conversation"})
 
+    def restore(self, items: list[Item]) -> None:
+        """A resumed session's items, in order: back in the conversation, and announced
+        again (added + done each) so the client can redraw it."""
+        for item in items:
+            self._added(item, self.conversation.insert(item))
+
     # ------------------------------------------------------------------ outputs
     def drain(self) -> tuple[list[Event], list[Command]]:
         return self._out.drain()
@@ -97,6 +103,10 @@ class Session:
     @property
     def now(self) -> float:
         return self._out.now
+
+    def item_audio(self, item_id: str) -> np.ndarray | None:
+        """The user's audio of an item (int16, 24 kHz), as committed or created."""
+        return self._item_audio.get(item_id)
 
     @property
     def tools_pending(self) -> bool:
@@ -150,6 +160,10 @@ class Session:
         if new.audio.input.turn_detection != old.audio.input.turn_detection:
             self._turns.configure(new.audio.input.turn_detection)
         self._out.emit("session.updated", session=new.wire())
+        if (new.instructions, new.tools) != (old.instructions, old.tools):
+            # A new prompt prefix: read it now, while the user is still to speak.
+            draft = self._responses.draft(ce.ResponseParams(), new, self._decode_audio)
+            self._out.ask(Prefill(draft.request))
 
     # ------------------------------------------------------------------ input audio
     def _on_append(self, event: ce.InputAudioBufferAppend) -> None:

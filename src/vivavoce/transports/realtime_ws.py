@@ -12,19 +12,24 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from dataclasses import replace
 
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vivavoce.protocol import beta
 from vivavoce.protocol.errors import ProtocolError, parse_event, server_error
-from vivavoce.runtime import ClientInput, Context, Runner
+from vivavoce.runtime import ClientInput, Runner
 from vivavoce.runtime.limits import Busy
 from vivavoce.runtime.outbound import ClientGone
 from vivavoce.transports.auth import Auth, bearer
+from vivavoce.transports.client_context import client_context
 from vivavoce.types import Ending, Event, close_code
 
 log = logging.getLogger(__name__)
+
+# A close frame's reason is at most 123 bytes.
+MAX_REASON = 120
 
 
 def is_beta(websocket: WebSocket, subprotocols: list[str]) -> bool:
@@ -72,43 +77,49 @@ class WebSocketTransport:
             return server_error("a beta client event")
 
 
-async def refuse(websocket: WebSocket, status: int, message: str) -> None:
+async def deny_upgrade(websocket: WebSocket, status: int, message: str) -> None:
     """Refuse an upgrade with an HTTP status, before any session exists."""
     if "websocket.http.response" in websocket.scope.get("extensions", {}):
         await websocket.send_denial_response(JSONResponse({"error": {"message": message}},
                                                           status_code=status))
     else:  # servers without the extension answer a close before accept with 403
-        await websocket.close(code=Ending.POLICY, reason=message[:120])
+        await websocket.close(code=Ending.POLICY, reason=message[:MAX_REASON])
+
+
+async def refuse(websocket: WebSocket, transport: WebSocketTransport,
+                 err: ProtocolError, code: int = Ending.POLICY,
+                 reason: str | None = None) -> None:
+    """Refuse an accepted connection: an `error` event, then a close."""
+    await transport.send(err.to_event())
+    await websocket.close(code=code, reason=(reason or err.code)[:MAX_REASON])
 
 
 async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner) -> None:
-    """One connection, one session (its origin already checked: `origins`)."""
+    """One connection, one session: new, or resumed with `?resume=<session id>` (its
+    origin already checked: `origins`)."""
     subprotocols = list(websocket.scope.get("subprotocols") or [])
-    chosen = "realtime" if "realtime" in subprotocols else None
-    credential = bearer(websocket.headers, subprotocols)
-    allowed, secret = auth.check(credential)
-    await websocket.accept(subprotocol=chosen)
+    token = bearer(websocket.headers, subprotocols)
+    credential = await auth.check(token)
+    await websocket.accept(subprotocol="realtime" if "realtime" in subprotocols else None)
     transport = WebSocketTransport(websocket, is_beta(websocket, subprotocols))
-    if not allowed:
-        err = ProtocolError("invalid_api_key",
-                            "Incorrect or missing API key (or an expired client secret).",
-                            type="invalid_request_error")
-        await transport.send(err.to_event())
-        await websocket.close(code=Ending.POLICY, reason="invalid_api_key")
+    if not credential.allowed:
+        await refuse(websocket, transport, ProtocolError(
+            "invalid_api_key", "Incorrect or missing API key (or an expired client secret).",
+            type="invalid_request_error"))
         return
     try:
-        ticket = runner.admission.admit(credential if auth.required else None)
-    except Busy as busy:
-        await transport.send(ProtocolError("server_busy", busy.reason,
-                                           type="server_error").to_event())
-        await websocket.close(code=busy.close_code, reason=busy.reason)
+        context = client_context(credential, websocket.query_params, auth.required)
+    except ProtocolError as err:
+        await refuse(websocket, transport, err)
         return
-    query = websocket.query_params
-    context = Context(persona=query.get("persona") or None, model=query.get("model") or None,
-                      session=secret.session if secret is not None and secret.session else None,
-                      # vivavoce's own events (turn spans) only for clients that ask: strict
-                      # clients of the hosted protocol would not know them.
-                      extensions=query.get("vivavoce_spans", "") in ("1", "true"))
+    context = replace(context, model=websocket.query_params.get("model") or None)
+    try:
+        ticket = runner.admission.admit(token if auth.required else None)
+    except Busy as busy:
+        await refuse(websocket, transport, ProtocolError("server_busy", busy.reason,
+                                                         type="server_error"),
+                     busy.close_code, busy.reason)
+        return
     with ticket:
         try:
             ended = await runner.serve(transport, context)
@@ -117,4 +128,4 @@ async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner)
             ended = Ending("internal error", Ending.INTERNAL)
     if ended is not None:
         with contextlib.suppress(RuntimeError, OSError):  # unless the client left meanwhile
-            await websocket.close(code=close_code(ended), reason=ended)
+            await websocket.close(code=close_code(ended), reason=ended[:MAX_REASON])
