@@ -30,6 +30,10 @@ SPOKEN_STYLE = (
 )
 
 
+# The longest the LLM pauses for the first chunk's rendering.
+MAX_PAUSE_S = 2.0
+
+
 class Cascade:
     def __init__(self, stt: STT, llm: LLM, tts: TTS) -> None:
         self.stt = stt
@@ -70,7 +74,9 @@ class Cascade:
         with self._llm_lock:
             for chunk in self.llm.stream(self._llm_request(request), cancel):
                 yield chunk
-                go.wait()
+                # Bounded: an answer whose consumer vanished without closing it must not
+                # hold the model (and the engine's thread) for ever.
+                go.wait(MAX_PAUSE_S)
 
     async def prefill(self, request: ResponseRequest) -> None:
         def read() -> None:
