@@ -57,6 +57,14 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="let pages from this origin call the API, e.g. https://app.example.org "
                    "(repeatable; VIVAVOCE_CORS_ORIGINS)")
     p.add_argument("--max-calls", type=int, help="WebRTC calls held at once (default 32)")
+    p.add_argument("--twilio-auth-token",
+                   help="phone calls: your Twilio account's auth token; webhooks must then be "
+                   "signed by Twilio and streams carry a per-call token (TWILIO_AUTH_TOKEN)")
+    p.add_argument("--public-url",
+                   help="phone calls: the https:// address Twilio reaches this server at "
+                   "(behind a TLS reverse proxy or tunnel), e.g. https://voice.example.org")
+    p.add_argument("--no-phone-greeting", dest="phone_greeting", action="store_false",
+                   default=None, help="phone calls: wait for the caller to speak first")
     p.add_argument("--log-level", help="debug, info, warning (default info)")
 
 
@@ -90,7 +98,7 @@ def serve(args: argparse.Namespace) -> None:
             "usage_cap_tokens", "conversation_log_dir", "stt", "llm", "tts", "stt_url",
             "llm_url", "tts_url", "stt_model", "llm_model", "tts_model", "http_api_key",
             "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",
-            "max_calls")
+            "max_calls", "twilio_auth_token", "public_url", "phone_greeting")
     settings = Settings.from_env(**{k: getattr(args, k) for k in keys},
                                  **{k: ",".join(getattr(args, k)) if getattr(args, k) else None
                                     for k in ("ice_servers", "cors_origins")})
@@ -124,6 +132,9 @@ def _banner(settings: Settings) -> str:
             f"  Realtime API:  ws://{url}/v1/realtime   "
             f"(openai SDK: base_url=http://{url}/v1)\n"
             f"  WebRTC calls:  POST http://{url}/v1/realtime/calls\n"
+            f"  phone (Twilio): voice webhook POST {settings.public_url or 'https://<public host>'}"
+            f"/v1/telephony/twilio/voice"
+            f"{'' if settings.twilio_auth_token else '   (unsigned: set --twilio-auth-token)'}\n"
             f"  auth:          {'API key required' if settings.api_key else 'open (local use)'}")
 
 

@@ -56,6 +56,8 @@ class Runner:
             if opening.problem is not None:
                 await driver.reject(opening.problem)
             await driver.start()
+            if context.greeting and opening.persona.greeting:
+                await driver.greet(opening.persona.greeting)
             return await _feed(transport.receive, driver, driver.ended())
         finally:
             open_.closed.set()  # whoever joined leaves with it

@@ -80,5 +80,6 @@ def open_session(settings: Settings, tools: ToolRegistry, context: Context) -> O
         persona = get_persona(settings.persona)
         problem = ProtocolError("invalid_value", f"{exc.args[0]} Using '{settings.persona}'.",
                                 "persona")
+    offered = dict.fromkeys((*persona.tools, *context.tools))
     return Opening(ids.new_id("sess_"), settings, context, persona, problem,
-                   tools.schemas(n for n in persona.tools if n in tools))
+                   tools.schemas(n for n in offered if n in tools))

@@ -41,4 +41,6 @@ class Context:
     model: str | None = None  # the model name to report (None: the server's)
     session: dict[str, Any] | None = None  # settings to start with (a client secret's)
     extensions: bool = False  # wants vivavoce's own events (turn spans)
+    greeting: bool = False  # the persona greets first, before the client says anything
+    tools: tuple[str, ...] = ()  # server tools offered beside the persona's (a phone's end_call)
     server_playback: bool = False  # the transport plays the audio (set by the runner)

@@ -1,5 +1,5 @@
-"""The ASGI app: Realtime WebSocket, WebRTC calls and their sideband, client secrets,
-health, the web UI."""
+"""The ASGI app: Realtime WebSocket, WebRTC calls and their sideband, phone calls
+(Twilio), client secrets, health, the web UI."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from vivavoce.tools import ToolRegistry, builtin
 from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
 from vivavoce.transports.realtime_ws import realtime_endpoint
 from vivavoce.transports.sideband import sideband_endpoint
+from vivavoce.transports.twilio import mount_twilio
 from vivavoce.transports.webrtc import mount_calls
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -63,6 +64,7 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
 
     calls = mount_calls(app, runner, auth, settings)
     app.state.calls = calls
+    app.state.phone_calls = mount_twilio(app, runner, settings)
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
