@@ -33,6 +33,7 @@ from vivavoce.audio import g711
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.audio.resample import resample
 from vivavoce.bench.prompts import SPEECH_LEVEL
+from vivavoce.bench.waiting import until
 
 FRAME_S = 0.02
 FRAME_BYTES = 160
@@ -161,11 +162,7 @@ class PhoneSimulator:
 
     async def started_at(self, name: str, timeout: float = 30.0) -> float:
         """When the utterance's first frame was sent."""
-        async def poll() -> float:
-            while name not in self._said:
-                await asyncio.sleep(0.005)
-            return self._said[name]
-        return await asyncio.wait_for(poll(), timeout)
+        return await until(lambda: self._said.get(name), timeout)
 
     async def press(self, keys: str) -> None:
         for key in keys:
@@ -195,11 +192,7 @@ class PhoneSimulator:
 
     async def first_loud(self, since: float, timeout: float = 60.0) -> float:
         """When the first non-silent frame arrived after `since`."""
-        async def poll() -> float:
-            while not (loud := self.loud_since(since)):
-                await asyncio.sleep(0.005)
-            return loud[0].at
-        return await asyncio.wait_for(poll(), timeout)
+        return (await until(lambda: self.loud_since(since), timeout))[0].at
 
     async def quiet(self, for_s: float, timeout: float = 120.0) -> None:
         """Until nothing has arrived or played for `for_s`."""

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from vivavoce.bench.call_user import CallUser
+from vivavoce.bench.phone_user import PhoneUser
 from vivavoce.bench.prompts import DEFAULT_PROMPTS, Prompt, load_wav, synthesize
 from vivavoce.bench.report import summarize, table, write
 from vivavoce.bench.user import Turn, User
@@ -24,10 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how many spoken prompts per user (default 20)")
     parser.add_argument("--wav", nargs="*", type=Path, help="use these WAV files as prompts")
     parser.add_argument("--users", type=int, default=1, help="concurrent sessions")
-    parser.add_argument("--transport", choices=["websocket", "webrtc"], default="websocket",
-                        help="talk over the Realtime WebSocket (default) or a WebRTC call "
+    parser.add_argument("--transport", choices=["websocket", "webrtc", "twilio"],
+                        default="websocket",
+                        help="talk over the Realtime WebSocket (default), a WebRTC call "
                         "(an aiortc caller: needs a network interface with an address; see "
-                        "scripts/in-netns.sh)")
+                        "scripts/in-netns.sh), or a phone call through a simulated Twilio "
+                        "Media Stream (signed with TWILIO_AUTH_TOKEN if set)")
     parser.add_argument("--barge-in", action="store_true",
                         help="talk over every answer and time how fast it stops")
     parser.add_argument("--semantic-vad", metavar="EAGERNESS",
@@ -77,9 +80,10 @@ def _local_server():
 async def _run_users(url: str, prompts: list[Prompt], users: int,
                      barge_in: Prompt | None, turn_detection: dict | None = None,
                      transport: str = "websocket") -> list[Turn]:
-    if transport == "webrtc":
-        http = url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
-        callers = [CallUser(http, turn_detection=turn_detection) for _ in range(users)]
+    http = url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
+    if transport in ("webrtc", "twilio"):
+        callers = [CallUser(http, turn_detection=turn_detection) if transport == "webrtc"
+                   else PhoneUser(http) for _ in range(users)]
         results = await asyncio.gather(*(c.run(prompts, barge_in) for c in callers))
         return [turn for user_turns in results for turn in user_turns]
     results = await asyncio.gather(*(User(url, turn_detection=turn_detection)

@@ -31,8 +31,10 @@ WEBHOOK_PATH = "/v1/telephony/twilio/voice"
 STREAM_PATH = "/v1/telephony/twilio"
 # Twilio sends `connected` and `start` at once; a stream silent for longer is not Twilio.
 START_TIMEOUT_S = 10.0
-# What a phone call's session starts with: the caller is heard through a phone line.
-PHONE_SESSION = {"type": "realtime"}
+# What a phone call's session starts with: the caller's words transcribed into the
+# conversation (nobody reads the events of a call: the log is where they are kept).
+PHONE_SESSION = {"type": "realtime", "audio": {"input": {"transcription": {
+    "model": "whisper-1"}}}}
 
 
 def public_base(request: Request, public_url: str | None) -> str:

@@ -16,18 +16,19 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vivavoce.audio.formats import FORMATS, Decoder
+from vivavoce.runtime.inbox import CallSide
 from vivavoce.tools.phone import HANG_UP
 from vivavoce.transports.twilio import messages
 from vivavoce.transports.twilio.keypad import Keypad
 from vivavoce.transports.twilio.line import PhoneLine
-from vivavoce.types import ClientInput, Event, InputAudio
+from vivavoce.types import Event, InputAudio
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +42,18 @@ MAX_INBOX = 1500
 ToolState = Callable[[str], dict[str, Any] | None]
 
 
-class TwilioStream:
+class TwilioStream(CallSide):
     def __init__(self, websocket: WebSocket, start: messages.Start, tool_state: ToolState,
                  keypad: Keypad | None = None, clock: Callable[[], float] = time.monotonic
                  ) -> None:
+        super().__init__()
         self.websocket = websocket
         self.stream_sid = start.stream_sid
         self.call_sid = start.call_sid
         self.session_id: str | None = None
-        self.end_reason: str | None = None
         self.bad_messages = 0
         self._tool_state = tool_state
         self._clock = clock
-        self._inbox: asyncio.Queue[ClientInput | None] = asyncio.Queue()
         self._line = PhoneLine()
         self._decoder = Decoder(FORMATS["audio/pcmu"])
         self._keypad = keypad or Keypad()
@@ -62,18 +62,13 @@ class TwilioStream:
         self._queued = asyncio.Event()  # audio for the speaker
         self._due = 0.0  # when the caller hears the next frame to send
         self._write_lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._ended = False
 
     def open(self) -> None:
         """Start reading the stream and speaking on it."""
-        self._spawn(self._read())
-        self._spawn(self._speak())
+        self._tasks.spawn(self._read())
+        self._tasks.spawn(self._speak())
 
     # ------------------------------------------------------------------ Transport
-    async def receive(self) -> ClientInput | None:
-        return await self._inbox.get()
-
     async def send(self, event: Event) -> None:
         type_ = event["type"]
         if type_ == "session.created":
@@ -100,27 +95,13 @@ class TwilioStream:
         self._queued.set()
 
     # ------------------------------------------------------------------ the call
-    def end(self, reason: str) -> None:
-        """The call is over: the session ends with it."""
-        if not self._ended:
-            self._ended = True
-            self.end_reason = reason
-            self._inbox.put_nowait(None)
-
     async def close(self) -> None:
         self.end("closed")
         if self._keypad_timer is not None:
             self._keypad_timer.cancel()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         with contextlib.suppress(Exception):  # already closed by the caller
             await self.websocket.close(1000)
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _write(self, text: str) -> None:
         async with self._write_lock:
@@ -150,7 +131,7 @@ class TwilioStream:
         elif isinstance(message, messages.MarkPlayed):
             report = self._line.echoed(message.name)
             if report is not None:
-                self._inbox.put_nowait(report)
+                self._inbox.put(report)
         elif isinstance(message, messages.Digit):
             self._key(message.digit)
         elif isinstance(message, messages.Stop):
@@ -164,7 +145,7 @@ class TwilioStream:
         if self._inbox.qsize() >= MAX_INBOX:
             log.warning("call %s: the session is behind; caller audio dropped", self.call_sid)
         elif len(pcm):
-            self._inbox.put_nowait(InputAudio(pcm))
+            self._inbox.put(InputAudio(pcm))
 
     def _key(self, key: str) -> None:
         if self._keypad_timer is not None:
@@ -186,11 +167,11 @@ class TwilioStream:
     def _typed(self, words: str) -> None:
         """Keys pressed, as the caller's words: like speaking, they cut the answer short."""
         if self._responding is not None or self._line.playing:
-            self._inbox.put_nowait({"type": "output_audio_buffer.clear"})
-        self._inbox.put_nowait({"type": "conversation.item.create", "item": {
+            self._inbox.put({"type": "output_audio_buffer.clear"})
+        self._inbox.put({"type": "conversation.item.create", "item": {
             "type": "message", "role": "user",
             "content": [{"type": "input_text", "text": words}]}})
-        self._inbox.put_nowait({"type": "response.create"})
+        self._inbox.put({"type": "response.create"})
 
     # ------------------------------------------------------------------ to Twilio
     async def _speak(self) -> None:
@@ -215,7 +196,7 @@ class TwilioStream:
         self._due = 0.0  # Twilio's buffer is empty: the next frame plays at once
         if cut is not None:
             await self._write(messages.clear(self.stream_sid))
-            self._inbox.put_nowait(cut)
+            self._inbox.put(cut)
 
     def _hang_up_if_asked(self) -> None:
         state = self._tool_state(self.session_id) if self.session_id else None
