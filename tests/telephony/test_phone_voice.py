@@ -23,6 +23,7 @@ async def test_a_spoken_question_gets_a_spoken_answer_over_the_phone(
     await phone.connect()
     session = await live.watch(phone)
     # The greeting comes first, before the caller says a word.
+    await phone.first_loud(0.0, 60)
     await phone.quiet(1.0, 60)
     greeting = transcribe(pcm_of(phone.received))
     assert wer(get_persona("assistant").greeting, greeting) <= 0.3, greeting

@@ -38,7 +38,7 @@ class PhoneUser:
         try:
             return [await self._turn(prompt, barge_in, timeout) for prompt in prompts]
         finally:
-            await phone.close()
+            await phone.hang_up()
 
     async def _turn(self, prompt: Prompt, barge_in: Prompt | None, timeout: float) -> Turn:
         phone = self.phone
