@@ -32,7 +32,7 @@ async def test_a_spoken_question_gets_a_spoken_answer_over_the_phone(
     question = speak(QUESTION)
     said = phone.say(np.concatenate([question, silence(1500)]))
     ended = await phone.started_at(said) + speech_end(question)
-    first = await phone.first_loud(ended, 60)
+    await phone.first_loud(ended, 60)
     await phone.quiet(2.0, 120)
     done = session.of_type("response.done")[-1]
     assert done["response"]["status"] == "completed"
@@ -42,7 +42,6 @@ async def test_a_spoken_question_gets_a_spoken_answer_over_the_phone(
     answer = transcribe(pcm_of(phone.received[heard_before:]))
     assert "paris" in answer.lower(), answer
     assert wer(transcript, answer) <= 0.4, (transcript, answer)
-    assert first - ended < 10
     # The server heard the question through the phone band.
     items = live.runner.sessions[await live.session_of(phone)].log.items()
     user = next(i for i in items if i.get("role") == "user")
