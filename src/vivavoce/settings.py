@@ -13,6 +13,8 @@ def _env(name: str, default: str | None = None) -> str | None:
 def _parse(raw: str, type_: str) -> object:
     if type_ in ("int", "int | None"):
         return int(raw)
+    if type_ == "float":
+        return float(raw)
     if type_ == "bool":
         return raw.strip().lower() in ("1", "true", "yes", "on")
     return raw
@@ -52,7 +54,9 @@ class Settings:
     llm_url: str | None = None
     tts_url: str | None = None
     stt_model: str = "whisper-1"
-    llm_model: str = "gpt-4o-mini"
+    # The HTTP server's model name, or (local) one of the catalog's LLMs
+    # (None: gpt-4o-mini over HTTP, the catalog's default LLM locally).
+    llm_model: str | None = None
     tts_model: str = "tts-1"
     http_api_key: str | None = None
     stt_threads: int = 2
@@ -61,6 +65,10 @@ class Settings:
     stt_short_window: bool = True
     speculative_stt: bool = True
     llm_threads: int = 2
+    # Local LLM sampling: the temperature a client asking for the protocol's default
+    # (0.8) gets, scaled by the client's own (0 = greedy), and the repetition penalty.
+    llm_temperature: float = 0.0
+    llm_repeat_penalty: float = 1.1
     tts_threads: int = 1
     log_level: str = "info"
     # WebRTC: STUN/TURN servers for ICE, comma-separated (none: host candidates only,

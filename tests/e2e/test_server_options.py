@@ -98,7 +98,7 @@ def http_llm_server(engines, llama_http_port):
 
 def start_llama_server(port: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path("llm")),
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path("llm-0.5b")),
          "--port", str(port), "--n_ctx", "2048", "--model_alias", "local-qwen"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120

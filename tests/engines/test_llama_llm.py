@@ -1,4 +1,4 @@
-"""The embedded LLM (Qwen2.5-Coder-0.5B on llama.cpp) answering, calling tools, cancelling."""
+"""The default embedded LLM on llama.cpp answering, calling tools, cancelling."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import threading
 import pytest
 
 from vivavoce.engines.base import LLMRequest, TextDelta, ToolCall, Usage
-from vivavoce.engines.llama_llm import LlamaLLM, _grounded, _prompt_messages
+from vivavoce.engines.llama_llm import LlamaLLM, Sampling, _grounded, _prompt_messages
+from vivavoce.engines.speakable import speakable_piece, unspeakable
+from vivavoce.models.catalog import DEFAULT_LLM
 from vivavoce.models.locate import model_path
 
 # Loads a model of its own too (not only through the shared fixtures).
@@ -114,7 +116,7 @@ def test_max_tokens_caps_the_reply(llm):
 
 
 def test_long_history_is_trimmed_to_fit_the_context():
-    small = LlamaLLM(model_path("llm"), n_ctx=512)
+    small = LlamaLLM(model_path(DEFAULT_LLM), n_ctx=512)
     history = [{"role": role, "content": f"Message number {i} is about the city of Lyon."}
                for i in range(60) for role in ("user", "assistant")]
     chunks = ask(small, "What is the capital of France?", history=history, temperature=0.2,
@@ -180,3 +182,37 @@ def test_a_call_must_be_grounded_in_what_the_user_said():
     tokyo = ToolCall("get_weather", json.dumps({"city": "Tokyo"}))
     assert _grounded(tokyo, WEATHER, "Is it raining in Tokyo?")
     assert not _grounded(tokyo, WEATHER, "Say hello to me.")
+
+
+CHINESE = "How do you write 'thank you' in Chinese characters? Write them."
+
+
+def generated_tokens(llm: LlamaLLM, usage: Usage) -> list[int]:
+    """The tokens the last stream wrote, read back from llama.cpp's context."""
+    return llm._llm.input_ids[usage.input_tokens:llm._llm.n_tokens].tolist()
+
+
+def test_an_english_voice_is_never_given_another_script(llm):
+    unmasked = LlamaLLM(model_path(DEFAULT_LLM), n_ctx=512, speakable_only=False)
+    assert unspeakable(text_of(ask(unmasked, CHINESE, max_tokens=40)))  # the prompt invites it
+    default = llm.sampling
+    try:
+        for sampling in (default, Sampling(temperature=1.5, repeat_penalty=1.0)):
+            llm.sampling = sampling  # greedy, and hot enough to pick unlikely tokens
+            for _ in range(3 if sampling.temperature else 1):
+                chunks = ask(llm, CHINESE, max_tokens=40)
+                text = text_of(chunks)
+                assert text.strip() and unspeakable(text) == "", text
+                tokens = generated_tokens(llm, chunks[-1])
+                assert len(tokens) >= chunks[-1].output_tokens - 1
+                assert all(speakable_piece(llm._llm.detokenize([t])) for t in tokens), tokens
+    finally:
+        llm.sampling = default
+
+
+def test_the_client_temperature_scales_the_servers():
+    assert Sampling().temperature_for(0.8) == 0.0 == Sampling().temperature_for(1.2)
+    lively = Sampling(temperature=0.6)
+    assert lively.temperature_for(0.8) == pytest.approx(0.6)
+    assert lively.temperature_for(1.2) == pytest.approx(0.9)
+

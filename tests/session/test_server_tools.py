@@ -69,8 +69,8 @@ def test_a_client_tool_shadows_the_server_tool_of_the_same_name():
     mine = dict(TOOL, description="The client's own clock.")
     s.receive({"type": "session.update", "session": {"type": "realtime", "tools": [mine]}})
     s.receive({"type": "response.create"})
-    _, (respond,) = drain(s)
-    assert respond.request.tools == [mine]
+    _, (prefill, respond) = drain(s)  # the new tools are read in at once, then the response
+    assert prefill.request.tools == respond.request.tools == [mine]
     rid = respond.request.response_id
     s.response_tool_call(rid, "get_time", "{}", "call_2")
     s.response_finish(rid)

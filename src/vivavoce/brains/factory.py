@@ -45,11 +45,28 @@ def build_llm(settings: Settings) -> LLM:
     if settings.llm == "http":
         from vivavoce.engines.openai_http_llm import OpenAIHTTPLLM
 
-        return OpenAIHTTPLLM(_url(settings, "llm"), settings.http_api_key, settings.llm_model)
-    from vivavoce.engines.llama_llm import LlamaLLM
+        return OpenAIHTTPLLM(_url(settings, "llm"), settings.http_api_key,
+                             settings.llm_model or "gpt-4o-mini")
+    from vivavoce.engines.llama_llm import LlamaLLM, Sampling
+    from vivavoce.models.catalog import CATALOG
     from vivavoce.models.locate import model_path
 
-    return LlamaLLM(model_path("llm"), n_threads=settings.llm_threads)
+    name = local_llm(settings)
+    sampling = Sampling(temperature=settings.llm_temperature,
+                        repeat_penalty=settings.llm_repeat_penalty)
+    return LlamaLLM(model_path(name), n_threads=settings.llm_threads, name=name,
+                    sampling=sampling, tool_examples=CATALOG[name].tool_examples)
+
+
+def local_llm(settings: Settings) -> str:
+    """The catalog name of the local LLM these settings ask for."""
+    from vivavoce.models.catalog import DEFAULT_LLM, LLMS
+
+    name = settings.llm_model or DEFAULT_LLM
+    if name not in LLMS:
+        raise SystemExit(f"--llm-model {name!r} is not a local model; choose one of: "
+                         f"{', '.join(LLMS)} (or use --llm http)")
+    return name
 
 
 def build_tts(settings: Settings) -> TTS:

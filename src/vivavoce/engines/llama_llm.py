@@ -16,6 +16,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,36 @@ from .base import (
     ToolSchema,
     Usage,
 )
+from .speakable import unspeakable_tokens
 
 log = logging.getLogger(__name__)
 
 # The hottest sampling used for the turn that speaks a tool's result.
 RESULT_TEMPERATURE = 0.3
+# The protocol's default temperature: a client asking for it gets the server's choice.
+PROTOCOL_TEMPERATURE = 0.8
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How the local model picks its tokens.
+
+    Small models get facts wrong when sampled hot, so by default they decode
+    greedily: the server's `temperature` is what a client asking for the protocol's
+    default (0.8) gets, and a client's temperature scales it (a client asking for
+    1.2 gets 1.5 times the server's). A mild repetition penalty keeps a cold
+    decode from looping.
+    """
+
+    temperature: float = 0.0
+    repeat_penalty: float = 1.1
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+
+    def temperature_for(self, requested: float) -> float:
+        return self.temperature * requested / PROTOCOL_TEMPERATURE
+
 
 # Appended to the persona. Small models follow one fixed, explicit shape best.
 _TOOLS_PROMPT = """
@@ -52,15 +78,39 @@ To call a tool, reply with exactly one JSON object and nothing else:
 {{"name": "<tool name>", "arguments": {{<arguments>}}}}
 Call a tool only when you need it to answer. Otherwise reply in plain spoken sentences.
 When a tool result arrives, use it to answer the user."""
+# The 1.5B model, told only that shape, answers "To get the weather, reply with...":
+# it calls reliably only with an example call per tool right before the user's turn
+# (which the 0.5B model parrots instead), and when a JSON opener is merely the likeliest
+# first token rather than a majority.
+_TOOLS_PROMPT_WITH_EXAMPLES = """
+
+# Tools
+You have these tools, described as JSON Schema:
+{schemas}
+
+You cannot know what the tools tell: when the user asks for it, reply with only the \
+tool's JSON call and no words, like this:
+{examples}
+For anything else, reply in plain spoken words. When a tool result arrives, say it to \
+the user in words."""
+# Share of the first token's probability that must open a call (and, with examples,
+# be more than any single other token has).
+CALL_PROBABILITY = {False: 0.5, True: 0.3}
 
 
 class LlamaLLM:
     """Not re-entrant: one llama.cpp context serves one stream at a time."""
 
     def __init__(self, model_path: str | Path, *, n_ctx: int = 4096,
-                 n_threads: int | None = None, name: str = "llama.cpp") -> None:
+                 n_threads: int | None = None, name: str = "llama.cpp",
+                 sampling: Sampling | None = None, speakable_only: bool = True,
+                 tool_examples: bool = False) -> None:
+        """`speakable_only`: never write what an English voice cannot say (see speakable);
+        `tool_examples`: show an example call per tool (what the model needs, see above)."""
         threads = n_threads or os.cpu_count() or 1  # llama.cpp's default is half the cores
         self.name = name
+        self.sampling = sampling or Sampling()
+        self._tool_examples = tool_examples
         self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads,
                           n_threads_batch=threads, verbose=False)
         self._n_ctx = n_ctx
@@ -76,10 +126,15 @@ class LlamaLLM:
         )
         # Tokens that open a tool call, and tokens no spoken reply opens with
         # (JSON/code openers, blanks, end-of-turn). Found once, by scanning the vocab.
-        openings = [self._llm.detokenize([t]).lstrip()[:1] for t in range(self._llm.n_vocab())]
+        pieces = [self._llm.detokenize([t]) for t in range(self._llm.n_vocab())]
+        openings = [p.lstrip()[:1] for p in pieces]
         self._call_openers = np.array([t for t, o in enumerate(openings) if o == b"{"])
         self._not_speech = np.array([t for t, o in enumerate(openings)
                                      if o in (b"", b"{", b"`")])
+        # Added to the scores of every token of speech: -inf where the voice cannot say it.
+        self._speech_bias = np.zeros(len(pieces), np.float32)
+        if speakable_only:
+            self._speech_bias[unspeakable_tokens(pieces)] = -np.inf
         self._grammars: dict[str, LlamaGrammar] = {}
 
     def stream(self, request: LLMRequest, cancel: threading.Event) -> Iterator[LLMChunk]:
@@ -96,11 +151,11 @@ class LlamaLLM:
             {n: fn for n, fn in tools.items() if named in (None, n)}
         # A result is facts to relay: sampled hot, the 0.5B model drifts off them
         # ("glad you found that useful!") about one time in ten.
-        temperature = min(request.temperature, RESULT_TEMPERATURE) if after_result \
-            else request.temperature
+        temperature = self.sampling.temperature_for(request.temperature)
+        if after_result:
+            temperature = min(temperature, RESULT_TEMPERATURE)
         forced = bool(callable_tools) and (choice == "required" or bool(named))
-        decision = _Decision(len(tokens), self._call_openers, self._not_speech,
-                             force_call=forced, may_call=bool(callable_tools))
+        decision = self._decision(len(tokens), force_call=forced, may_call=bool(callable_tools))
         usage = Usage(input_tokens=len(tokens), cached_tokens=cached)
         speech = self._generate(tokens, rendered, request, temperature, cancel, decision, usage)
         for text in speech:
@@ -114,8 +169,7 @@ class LlamaLLM:
                     yield call
                     break
                 log.warning("unusable tool call %s; answering in words instead", call)
-                decision = _Decision(len(tokens), self._call_openers, self._not_speech,
-                                     force_call=False, may_call=False)
+                decision = self._decision(len(tokens), force_call=False, may_call=False)
                 for text in self._generate(tokens, rendered, request, temperature, cancel,
                                            decision, usage):
                     yield TextDelta(text)
@@ -124,12 +178,19 @@ class LlamaLLM:
         if not cancel.is_set():
             yield usage
 
+    def _decision(self, prompt_len: int, *, force_call: bool, may_call: bool) -> _Decision:
+        return _Decision(prompt_len, self._call_openers, self._not_speech, self._speech_bias,
+                         CALL_PROBABILITY[self._tool_examples], force_call=force_call,
+                         may_call=may_call)
+
     def _generate(self, tokens: list[int], rendered: ChatFormatterResponse, request: LLMRequest,
                   temperature: float, cancel: threading.Event, decision: _Decision,
                   usage: Usage) -> Iterator[str]:
         chunks = self._llm.create_completion(
             prompt=tokens, stream=True, max_tokens=request.max_tokens,
-            temperature=temperature, stop=rendered.stop,
+            temperature=temperature, repeat_penalty=self.sampling.repeat_penalty,
+            top_p=self.sampling.top_p, top_k=self.sampling.top_k, min_p=self.sampling.min_p,
+            stop=rendered.stop,
             stopping_criteria=rendered.stopping_criteria,
             logits_processor=LogitsProcessorList([decision]),
         )
@@ -191,7 +252,8 @@ class LlamaLLM:
     def _prompt(self, request: LLMRequest
                 ) -> tuple[dict[str, ToolSchema], ChatFormatterResponse, list[int]]:
         tools = {fn["name"]: fn for fn in (t.get("function", t) for t in request.tools)}
-        rendered, tokens = self._render(_prompt_messages(request.messages, tools),
+        rendered, tokens = self._render(_prompt_messages(request.messages, tools,
+                                                         self._tool_examples),
                                         room=min(request.max_tokens or 512, self._n_ctx // 4))
         return tools, rendered, tokens
 
@@ -208,33 +270,40 @@ class LlamaLLM:
 
 
 class _Decision:
-    """Logits processor for a reply's first token: speech or a tool call?
+    """Logits processor for a reply: speech or a tool call, then only speakable tokens.
 
     Sampling that choice at speaking temperature makes a small model call tools
-    on a coin flip; here it calls one only when most of its probability mass
-    opens a JSON object. Later tokens are left alone.
+    on a coin flip; here it calls one only when enough of its probability mass
+    opens a JSON object, more than any word has (decided on the first token).
+    Every token of speech gets `speech_bias` added: -inf for what the voice cannot say.
     """
 
     def __init__(self, prompt_len: int, call_openers: np.ndarray, not_speech: np.ndarray,
-                 *, force_call: bool, may_call: bool) -> None:
+                 speech_bias: np.ndarray, threshold: float, *, force_call: bool,
+                 may_call: bool) -> None:
         self._prompt_len = prompt_len
         self._call_openers = call_openers
         self._not_speech = not_speech
+        self._speech_bias = speech_bias
+        self._threshold = threshold
         self._force = force_call
         self._may = may_call
         self.call = False
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
         if len(input_ids) != self._prompt_len:
-            return scores
+            return scores + self._speech_bias
         probs = np.exp(scores - scores.max())
-        p_call = probs[self._call_openers].sum() / probs.sum()
-        self.call = self._force or (self._may and p_call >= 0.5)
+        probs /= probs.sum()
+        p_call = probs[self._call_openers].sum()
+        probs[self._call_openers] = 0
+        self.call = self._force or (self._may and p_call >= self._threshold
+                                    and (p_call >= 0.5 or p_call > probs.max()))
         masked = np.full_like(scores, -np.inf)
         if self.call:
             masked[self._call_openers] = scores[self._call_openers]
         else:
-            masked[:] = scores
+            masked[:] = scores + self._speech_bias
             masked[self._not_speech] = -np.inf
         return masked
 
@@ -277,7 +346,8 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return min(n, len(b) - 1)
 
 
-def _prompt_messages(messages: list[Message], tools: dict[str, ToolSchema]) -> list[Message]:
+def _prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
+                     examples: bool = False) -> list[Message]:
     """Chat messages in the shape our in-prompt tool protocol expects.
 
     The system message is the persona plus the tool list, byte-identical from
@@ -308,12 +378,26 @@ def _prompt_messages(messages: list[Message], tools: dict[str, ToolSchema]) -> l
                        ensure_ascii=False)
             for fn in tools.values()
         )
-        block = _TOOLS_PROMPT.format(schemas=schemas)
+        block = _TOOLS_PROMPT_WITH_EXAMPLES.format(schemas=schemas, examples="\n".join(
+            _example_call(fn) for fn in tools.values())) if examples \
+            else _TOOLS_PROMPT.format(schemas=schemas)
         if out and out[0]["role"] == "system":
             out[0] = {"role": "system", "content": out[0]["content"] + block}
         else:
             out.insert(0, {"role": "system", "content": block.lstrip()})
     return out
+
+
+def _example_call(tool: ToolSchema) -> str:
+    """'User wants to get the weather in a city → {"name": ..., "arguments": {"city": "Tokyo"}}',
+    with each argument's value taken from its description ('like "Tokyo"') where it has one."""
+    arguments = {}
+    for name, spec in (tool.get("parameters") or {}).get("properties", {}).items():
+        quoted = re.search(r'"([^"]+)"', spec.get("description") or "")
+        arguments[name] = quoted.group(1) if quoted else f"<{name}>"
+    what = (tool.get("description") or f"use {tool['name']}").strip().rstrip(".")
+    call = json.dumps({"name": tool["name"], "arguments": arguments}, ensure_ascii=False)
+    return f"User wants to {what[:1].lower()}{what[1:]} → {call}"
 
 
 def _call_json(name: str, arguments: str) -> str:

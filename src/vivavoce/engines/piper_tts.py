@@ -1,4 +1,7 @@
-"""Piper (VITS) text-to-speech: one int16 chunk per sentence at the voice's rate."""
+"""Piper (VITS) text-to-speech: one int16 chunk per sentence at the voice's rate.
+
+Numbers espeak-ng misreads ("$5", "21°C", "5 km") are first put as people say them.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ import numpy as np
 import onnxruntime as ort
 from piper import PiperVoice, SynthesisConfig
 from piper.config import PiperConfig
+
+from .spoken_form import spoken
 
 
 class PiperTTS:
@@ -49,7 +54,7 @@ class PiperTTS:
             return
         # Piper stretches phonemes: a longer length scale is slower speech, same pitch.
         config = dataclasses.replace(self._config, length_scale=self._length_scale / speed)
-        for chunk in self._voice.synthesize(text, config):
+        for chunk in self._voice.synthesize(spoken(text), config):
             yield chunk.audio_int16_array
             if cancel.is_set():
                 return

