@@ -8,17 +8,19 @@ cd "$(dirname "$0")/.."
 extras="local"
 if [ "${1:-}" = "test" ]; then
   extras="local,test"
-  # Chromium for the browser tests; iproute2 (`ip netns`) for the WebRTC tests' namespace.
-  missing=""
-  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
-  command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
-  if [ -n "$missing" ]; then
-    echo "==> installing$missing (Debian packages) for the tests"
+  # Debian packages the tests use: Chromium for the browser tests, PostgreSQL for the
+  # store tests (they start their own server in a temporary directory), iproute2
+  # (`ip netns`) for the WebRTC tests' private network namespace.
+  missing=()
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "==> installing ${missing[*]} (Debian packages) for the tests"
     sudo_cmd=""
     [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
     $sudo_cmd apt-get update -q
-    # shellcheck disable=SC2086
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q $missing
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
   fi
 fi
 

@@ -6,6 +6,8 @@ is `slow`: `scripts/test.sh` runs the others first, so a broken seam shows in se
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.helpers import LiveServer, start_server
+from tests.postgres import PostgresServer
 from tests.web.conftest import BASE_ARGS, CHROMIUM
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.audio.resample import resample
@@ -24,6 +27,12 @@ from vivavoce.settings import Settings
 
 # Every fixture that loads a model or a browser depends on one of these.
 _SLOW_FIXTURES = {"vad_engine", "stt_engine", "llm_engine", "tts_engine", "speak", "pw"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Servers the tests start keep their conversations in a scratch directory, not the
+    # user's data directory.
+    os.environ["VIVAVOCE_DATA_DIR"] = tempfile.mkdtemp(prefix="vivavoce-data-")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -67,6 +76,15 @@ def launch(pw) -> Iterator[Callable[..., Any]]:
     yield start
     for browser in browsers:
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server on loopback for the whole run (started on first use)."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
 
 
 @pytest.fixture(scope="session")

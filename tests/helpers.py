@@ -72,6 +72,11 @@ class LiveServer:
     thread: threading.Thread
 
     @property
+    def app(self):
+        """The server's ASGI app (its `state`: the runner, the open sessions...)."""
+        return self.server.config.app
+
+    @property
     def http(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
@@ -108,6 +113,14 @@ async def raw_events(ws, until: str, limit: int = 200) -> list[dict]:
         if event["type"] == until:
             return events
     raise AssertionError(f"no {until} in {len(events)} events")
+
+
+async def text_turn(ws, text: str) -> dict:
+    """A typed user turn and its answer: the `response` of its `response.done`."""
+    await ws.send(json.dumps({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}))
+    await ws.send(json.dumps({"type": "response.create"}))
+    return (await raw_events(ws, "response.done", limit=2000))[-1]["response"]
 
 
 BAD_INPUTS = [

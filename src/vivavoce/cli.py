@@ -1,4 +1,4 @@
-"""`vivavoce serve | models install | models list`."""
+"""`vivavoce serve | models install | models list | sessions list | export | delete`."""
 
 from __future__ import annotations
 
@@ -28,8 +28,17 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--upstream-api-key", help="relay: the upstream's key (OPENAI_API_KEY)")
     p.add_argument("--usage-cap-tokens", type=int,
                    help="relay: end a session politely once it has used this many tokens")
-    p.add_argument("--conversation-log-dir",
-                   help="save each session's conversation log here as <session id>.json")
+    _store_arguments(p)
+    p.add_argument("--no-store", dest="store", action="store_false", default=None,
+                   help="keep no conversations beyond the process (no resume after a restart)")
+    p.add_argument("--store-audio", action="store_true", default=None,
+                   help="keep each item's audio (the user's and the assistant's) with its "
+                   "words (VIVAVOCE_STORE_AUDIO)")
+    p.add_argument("--retention-days", type=int,
+                   help="erase sessions untouched for this many days (VIVAVOCE_RETENTION_DAYS)")
+    p.add_argument("--instance-id", help="this instance's name among several on one database")
+    p.add_argument("--advertise-url", help="where the other instances reach this one, e.g. "
+                   "http://10.0.0.5:8000 (default http://HOST:PORT)")
     p.add_argument("--model", help="model name reported in sessions")
     p.add_argument("--persona", help="default persona: assistant, jarvis, butler, enigma "
                    "(clients may pick another with ?persona=NAME)")
@@ -77,11 +86,32 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-level", help="debug, info, warning (default info)")
 
 
+def _store_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="keep conversations in a SQLite file here "
+                   "(VIVAVOCE_DATA_DIR; default ~/.local/share/vivavoce)")
+    p.add_argument("--database-url", help="keep them in PostgreSQL instead, shared by "
+                   "several instances: postgresql://user:pass@host/db (VIVAVOCE_DATABASE_URL)")
+
+
+def _sessions_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sessions", help="stored conversations: list, export, delete")
+    ssub = p.add_subparsers(dest="sessions_command", required=True)
+    listing = ssub.add_parser("list", help="the newest sessions")
+    listing.add_argument("--limit", type=int, default=20)
+    export = ssub.add_parser("export", help="one session as JSON: config, items, usage")
+    export.add_argument("session_id")
+    delete = ssub.add_parser("delete", help="erase one session")
+    delete.add_argument("session_id")
+    for command in (listing, export, delete):
+        _store_arguments(command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vivavoce", description=__doc__)
     parser.add_argument("--version", action="version", version=f"vivavoce {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
+    _sessions_parser(sub)
     models = sub.add_parser("models", help="install or list the embedded models")
     msub = models.add_subparsers(dest="models_command", required=True)
     install = msub.add_parser("install", help="assemble and verify the embedded models")
@@ -105,7 +135,8 @@ def serve(args: argparse.Namespace) -> None:
 
     keys = ("host", "port", "api_key", "web_sessions", "model", "persona", "instructions",
             "voice", "brain", "upstream_url", "upstream_model", "upstream_api_key",
-            "usage_cap_tokens", "conversation_log_dir", "stt", "llm", "tts", "stt_url",
+            "usage_cap_tokens", "data_dir", "database_url", "store", "store_audio",
+            "retention_days", "instance_id", "advertise_url", "stt", "llm", "tts", "stt_url",
             "llm_url", "tts_url", "stt_model", "llm_model", "tts_model", "http_api_key",
             "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",
             "max_calls", "llm_temperature", "llm_repeat_penalty", "twilio_auth_token",
@@ -198,6 +229,39 @@ def models(args: argparse.Namespace) -> None:
             print(f"         problem: {row.problem}")
 
 
+def sessions(args: argparse.Namespace) -> None:
+    import asyncio
+    import json
+
+    from vivavoce.store import store_for
+    from vivavoce.store.export import export
+
+    settings = Settings.from_env(data_dir=args.data_dir, database_url=args.database_url)
+    store = store_for(settings.database_url, settings.data_dir)
+
+    async def run() -> int:
+        await store.open()
+        try:
+            if args.sessions_command == "list":
+                for record in await store.sessions(args.limit):
+                    print(json.dumps(record.summary()))
+                return 0
+            if args.sessions_command == "delete":
+                found = await store.delete(args.session_id)
+            else:
+                document = await export(store, args.session_id)
+                found = document is not None
+                if found:
+                    print(json.dumps(document, indent=2))
+        finally:
+            await store.close()
+        if not found:
+            print(f"no session {args.session_id}", file=sys.stderr)
+        return 0 if found else 1
+
+    sys.exit(asyncio.run(run()))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
@@ -205,6 +269,8 @@ def main(argv: list[str] | None = None) -> None:
             from vivavoce.bench.run import bench
 
             bench(args)
+        elif args.command == "sessions":
+            sessions(args)
         else:
             (serve if args.command == "serve" else models)(args)
     except KeyboardInterrupt:

@@ -39,9 +39,20 @@ class Settings:
     upstream_api_key: str | None = None
     # Relay sessions end politely once their upstream usage reaches this many tokens.
     usage_cap_tokens: int | None = None
-    # Where each session's conversation log is saved as <session id>.json (None: kept
-    # in memory while the session is open, readable at /v1/sessions/<id>/items).
-    conversation_log_dir: str | None = None
+    # Where sessions are kept: a SQLite file in `data_dir` (None: VIVAVOCE_DATA_DIR, else
+    # ~/.local/share/vivavoce), or PostgreSQL at `database_url` (several instances).
+    data_dir: str | None = None
+    database_url: str | None = None
+    # False: keep nothing beyond the process (SQLite in memory).
+    store: bool = True
+    # Keep each item's audio too (the user's and the assistant's), not just its words.
+    store_audio: bool = False
+    # Erase sessions untouched for this many days (None: keep them).
+    retention_days: int | None = None
+    # This instance among several on one database: its id (None: a random one) and the
+    # URL the others reach it at (None: http://host:port).
+    instance_id: str | None = None
+    advertise_url: str | None = None
     # The default persona; instructions and voice, when set, override its own.
     persona: str = "assistant"
     instructions: str | None = None

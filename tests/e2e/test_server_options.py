@@ -14,7 +14,7 @@ import pytest
 import websockets
 from openai import AsyncOpenAI
 
-from tests.helpers import TEXT_SESSION, free_port, raw_events, silence, start_server
+from tests.helpers import TEXT_SESSION, free_port, raw_events, silence, start_server, text_turn
 from tests.realtime_client import Recorder
 from vivavoce.audio import g711
 from vivavoce.audio.resample import resample
@@ -22,6 +22,8 @@ from vivavoce.bench.wer import wer
 from vivavoce.brains.cascade import Cascade
 from vivavoce.models.locate import model_path
 from vivavoce.settings import Settings
+from vivavoce.store import store_for
+from vivavoce.store.export import export
 from vivavoce.transports.app import create_app
 
 KEY = "sk-test-server-key"
@@ -112,11 +114,6 @@ def start_llama_server(port: int) -> subprocess.Popen:
     raise RuntimeError("llama_cpp.server did not start")
 
 
-async def text_turn(ws, text: str) -> dict:
-    await ws.send(json.dumps({"type": "conversation.item.create", "item": {
-        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}))
-    await ws.send(json.dumps({"type": "response.create"}))
-    return (await raw_events(ws, "response.done"))[-1]["response"]
 
 
 async def test_llm_endpoint_down_fails_the_response_then_recovers(http_llm_server,
@@ -167,7 +164,7 @@ async def test_telephony_formats_in_and_out(server, speak, fmt, encode):
 
 
 async def test_a_cascade_session_is_logged_for_operators_and_on_disk(engines, cascade, tmp_path):
-    settings = Settings(api_key=KEY, conversation_log_dir=str(tmp_path))
+    settings = Settings(api_key=KEY, data_dir=str(tmp_path))
     live = start_server(create_app(settings, cascade, engines["vad"]), settings)
     try:
         headers = {"Authorization": f"Bearer {KEY}"}
@@ -187,7 +184,9 @@ async def test_a_cascade_session_is_logged_for_operators_and_on_disk(engines, ca
                 items = (await http.get(url, headers=headers)).json()["items"]
         assert [(i["role"], i["id"]) for i in items] == [
             ("user", items[0]["id"]), ("assistant", done["output"][0]["id"])]
-        saved = json.loads((tmp_path / f"{session_id}.json").read_text())
-        assert saved["items"] == items
+        store = store_for(data_dir=str(tmp_path))  # the same SQLite file, opened afresh
+        await store.open()
+        assert (await export(store, session_id))["items"] == items
+        await store.close()
     finally:
         live.stop()

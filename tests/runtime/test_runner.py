@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 
 import numpy as np
@@ -20,7 +21,7 @@ from vivavoce.engines.base import TextDelta, ToolCall, ToolCallStarted
 from vivavoce.runtime import Context, Runner
 from vivavoce.runtime.backends import SessionBackend
 from vivavoce.settings import Settings
-from vivavoce.store import JsonDirectoryStore
+from vivavoce.store import store_for
 from vivavoce.tools import ToolRegistry
 
 
@@ -205,26 +206,30 @@ async def test_a_listener_that_joins_hears_the_session_and_may_speak():
 
 
 async def test_finalized_items_are_stored_before_they_are_acknowledged(tmp_path):
-    store = JsonDirectoryStore(tmp_path)
+    store = store_for(data_dir=str(tmp_path))
+    await store.open()
     writers: list[str] = []
-    seen_on_disk: dict[str, list[str]] = {}
-    write = store._write
+    in_store: dict[str, list[str]] = {}
+    transaction = store.db._transaction
 
-    def recording_write(session_id, items):
+    def recording(fn, write, locked):
         writers.append(threading.current_thread().name)
-        write(session_id, items)
+        return transaction(fn, write, locked)
 
-    store._write = recording_write  # type: ignore[method-assign]
+    store.db._transaction = recording  # type: ignore[method-assign]
     client = FakeTransport()
     send = client.send
 
-    async def check_disk(event):
-        if event["type"] == "conversation.item.done":
-            saved = json.loads((tmp_path / f"{session_id}.json").read_text())
-            seen_on_disk[event["item"]["id"]] = [i["id"] for i in saved["items"]]
+    async def check_store(event):
+        # Final when added complete (the client's own item), or when done.
+        if event["type"] == "conversation.item.done" or (
+                event["type"] == "conversation.item.added"
+                and event["item"]["status"] == "completed"):
+            stored = await store.items(session_id)
+            in_store.setdefault(event["item"]["id"], [i["id"] for i in stored])
         await send(event)
 
-    client.send = check_disk  # type: ignore[method-assign]
+    client.send = check_store  # type: ignore[method-assign]
     brain = FakeBrain(scripts=[[TextDelta("Stored.")]])
     runner = runner_for(brain, store)
     session_id = ""
@@ -235,7 +240,7 @@ async def test_finalized_items_are_stored_before_they_are_acknowledged(tmp_path)
     done_ids = [e["item"]["id"] for e in client.of_type("conversation.item.done")]
     assert len(done_ids) == 2
     for item_id in done_ids:
-        assert item_id in seen_on_disk[item_id]  # on disk before the client heard of it
+        assert item_id in in_store[item_id]  # in the store before the client heard of it
     assert writers and threading.main_thread().name not in writers  # off the event loop
     await leave(client, served)
 
@@ -248,6 +253,17 @@ async def test_an_unknown_persona_is_reported_and_the_default_used():
     assert error["param"] == "persona" and "Using 'assistant'" in error["message"]
     assert "Viva" in client.events[0]["session"]["instructions"]
     await leave(client, served)
+
+
+def told(value, key: str = "") -> list[str]:
+    """Every piece of text in server events: not their ids (random letters and digits)
+    and not their numbers (rate limits, token counts, times), which no model writes."""
+    if isinstance(value, dict):
+        return [s for k, v in value.items() if k != "id" and not k.endswith("_id")
+                for s in told(v, k)]
+    if isinstance(value, list):
+        return [s for v in value for s in told(v, key)]
+    return [value] if isinstance(value, str) else []
 
 
 @pytest.mark.parametrize("persona, private", [("enigma", True), ("assistant", False)])
@@ -264,7 +280,10 @@ async def test_the_escape_room_is_set_up_for_the_enigma_only(persona, private):
     if private:
         # In the model's private notes, never in what the client is told.
         assert " ".join(code) in brain.requests[0].private_instructions
-        assert code not in json.dumps(client.events)
+        said = told(client.events)
+        assert any("The Enigma" in text for text in said)  # its instructions were told
+        shown = re.compile(rf"(?<!\d){code}(?!\d)|{' '.join(code)}|SECRET")
+        assert [text for text in said if shown.search(text)] == []
     await leave(client, served)
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-
 from tests.helpers import drain
 from vivavoce.session.session import Session
-from vivavoce.store import ConversationLog, JsonDirectoryStore
+from vivavoce.store import ConversationLog
 
 
 def logged(session: Session, log: ConversationLog, event: dict) -> list[dict]:
@@ -54,20 +51,13 @@ def test_a_spoken_turn_is_logged_with_its_transcript_once_it_arrives():
     log = ConversationLog("s")
     item = {"id": "u", "object": "realtime.item", "type": "message", "status": "completed",
             "role": "user", "content": [{"type": "input_audio", "transcript": None}]}
-    log.observe({"type": "conversation.item.added", "item": item, "previous_item_id": None})
-    assert log.items() == []  # not final yet
-    assert log.observe({"type": "conversation.item.done", "item": item})
+    # Added complete, it is final at once; told again as done, nothing changes.
+    assert log.observe({"type": "conversation.item.added", "item": item,
+                        "previous_item_id": None})
+    assert log.items() == [item]
+    assert not log.observe({"type": "conversation.item.done", "item": item})
     assert log.replay() == []  # no words yet: nothing to replay
     assert log.observe({"type": "conversation.item.input_audio_transcription.completed",
                         "item_id": "u", "content_index": 0, "transcript": "Hi there."})
     assert log.items()[0]["content"][0]["transcript"] == "Hi there."
     assert log.replay()[0]["content"] == [{"type": "input_text", "text": "Hi there."}]
-
-
-def test_the_log_is_written_as_json(tmp_path):
-    log = ConversationLog("sess_1")
-    item = dict(text_item("user", "Hello", "a"), object="realtime.item", status="completed")
-    log.observe({"type": "conversation.item.done", "item": item})
-    asyncio.run(JsonDirectoryStore(tmp_path).save(log.session_id, log.items()))
-    saved = json.loads((tmp_path / "sess_1.json").read_text())
-    assert saved["session_id"] == "sess_1" and saved["items"] == [item]

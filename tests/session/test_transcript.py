@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vivavoce.session.transcript import heard_text
+from vivavoce.transcript import heard_text
 
 SEGMENTS = [(0, 100, "One two three four."), (100, 200, " Five six seven eight."),
             (200, 300, " Nine ten.")]

@@ -5,18 +5,19 @@ A test joins the call's session to see its events (each validated like a client'
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import time
 
 import numpy as np
+import pytest
 
 from tests.fakes import Wait, speech, until, voice
 from tests.helpers import silence
 from tests.telephony.conftest import AUTH_TOKEN, brain
 from vivavoce.engines.base import ToolCall
 from vivavoce.personas import get_persona
+from vivavoce.store import store_for
 
 COUNTING = [speech("One two three. ", 1000), speech("Four five six. ", 1000),
             speech("Seven eight nine.", 1000)]
@@ -144,18 +145,26 @@ async def test_malformed_frames_are_logged_and_the_call_goes_on(phone_server, ph
     await until(lambda: phone.loud_since(0))
 
 
-async def test_stop_ends_the_session_and_the_conversation_is_kept(phone_server, phones,
-                                                                  tmp_path):
+@pytest.mark.parametrize("ending", ["stop", "socket closed"])
+async def test_hanging_up_ends_the_session_and_the_store_keeps_the_conversation(
+        phone_server, phones, tmp_path, ending):
     live, phone, session = await answered_call(phone_server, phones, [speech("Hello!", 300)],
-                                               conversation_log_dir=str(tmp_path))
+                                               data_dir=str(tmp_path), persona="butler")
     session_id = await live.session_of(phone)
     phone.say(np.concatenate([voice(500), silence(800)]))
     await session.wait_for("output_audio_buffer.stopped", 10)
-    await phone.hang_up()
+    await (phone.hang_up() if ending == "stop" else phone.close())
     await until(lambda: session_id not in live.runner.sessions)
     assert phone.call_sid not in live.app.state.phone_calls.streams
-    saved = json.loads((tmp_path / f"{session_id}.json").read_text())
-    items = saved["items"] if isinstance(saved, dict) else saved
+    # Read back from the SQLite file by a store of its own, as `vivavoce sessions` would.
+    store = store_for(data_dir=str(tmp_path))
+    await store.open()
+    try:
+        record = await store.session(session_id)
+        items = await store.items(session_id)
+    finally:
+        await store.close()
+    assert record is not None and record.persona == "butler"
     assert [(i["type"], i.get("role")) for i in items] == [("message", "user"),
                                                            ("message", "assistant")]
     assert items[1]["content"][0]["transcript"] == "Hello!"

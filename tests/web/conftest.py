@@ -112,7 +112,6 @@ def light_server(cascade, vad_engine) -> Iterator[Callable[..., LiveServer]]:
     def start(api_key: str | None = None, web_sessions: bool = True) -> LiveServer:
         settings = Settings(api_key=api_key, web_sessions=web_sessions, max_calls=0)
         live = start_server(create_app(settings, cascade, vad_engine), settings)
-        live.app = live.server.config.app
         servers.append(live)
         return live
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -73,8 +75,9 @@ def test_page_connects_with_a_short_lived_client_secret(light_server, launch):
     page = open_page(launch(), f"{live.http}/")
     page.click("#start")
     wait_until(lambda: "connected" in page.text_content("#conn"), 15, "connected", page)
-    minted = live.app.state.auth._secrets
-    assert minted and all(value.startswith("ek_") for value in minted)
+    minted = live.app.state.auth._minted  # kept by hash, never the secret itself
+    assert minted and all(len(hashed) == 64 and not hashed.startswith("ek_")
+                          for hashed in minted)
     assert all(secret.expires_at - time.time() <= 600 for secret in minted.values())
 
 
@@ -83,11 +86,18 @@ def realtime(live, credential: str):
                       subprotocols=["realtime", f"openai-insecure-api-key.{credential}"])
 
 
+def mint(auth, ttl_s: int):
+    """A client secret minted in-process, on a thread of its own (Playwright's sync API
+    keeps an event loop running on this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, auth.mint(ttl_s, {})).result()
+
+
 def test_expired_client_secret_is_refused(light_server):
     live = light_server(api_key=KEY)
     auth = live.app.state.auth
-    fresh = auth.mint(60, {})
-    stale = auth.mint(1, {})  # minted directly: the HTTP route clamps lifetimes to >= 10 s
+    fresh = mint(auth, 60)
+    stale = mint(auth, 1)  # minted directly: the HTTP route clamps lifetimes to >= 10 s
     time.sleep(2.1)
     # The same path with a live secret works, so the refusal below is about expiry.
     with realtime(live, fresh.value) as ws:

@@ -30,15 +30,16 @@ def inside(netns: NetNamespace) -> Iterator[NetNamespace]:
 
 @pytest.fixture
 def serve(inside) -> Iterator[Callable[..., LiveServer]]:
-    """serve(brain=None, vad=FakeVAD(), **settings): a server in the namespace."""
+    """serve(brain=None, vad=FakeVAD(), **settings): a server in the namespace (on
+    `port` when the settings name one)."""
     from vivavoce.transports.app import create_app
 
     servers: list[LiveServer] = []
 
     def start(brain=None, vad=None, **settings) -> LiveServer:
         config = Settings(**settings)
-        live = start_server(create_app(config, brain or FakeBrain(), vad or FakeVAD()), config)
-        live.app = live.server.config.app
+        live = start_server(create_app(config, brain or FakeBrain(), vad or FakeVAD()), config,
+                            settings.get("port"))
         servers.append(live)
         return live
 

@@ -114,6 +114,9 @@ class RelayConnection:
             waiter.cancel()
         return self._end_reason
 
+    def user_audio(self, item_id: str) -> np.ndarray | None:
+        return None  # the upstream commits the user's audio; this side keeps none
+
     async def close(self) -> None:
         tasks = [t for t in (self._reader, *self._tools.values()) if t is not None]
         for task in tasks:

@@ -39,7 +39,7 @@ OWN_PREFIX = "evt_relay_"
 # Client events held while upstream reconnects: ~100 s of 20 ms audio frames.
 MAX_HELD = 5000
 # What a session.update may carry (the rest of a session object is read-only).
-_SESSION_KEYS = ("type", "output_modalities", "instructions", "audio", "include", "tracing",
+SESSION_KEYS = ("type", "output_modalities", "instructions", "audio", "include", "tracing",
                  "tools", "tool_choice", "max_output_tokens", "truncation", "prompt")
 _ITEM_ACKS = ("conversation.item.added", "conversation.item.done", "conversation.item.created")
 
@@ -212,7 +212,7 @@ class RelayBridge:
                 self._client_tools = [t for t in session["tools"] if isinstance(t, dict)]
                 session["tools"] = self._tools()
             self._session.update({k: copy.deepcopy(v) for k, v in session.items()
-                                  if k in _SESSION_KEYS and k != "tools"})
+                                  if k in SESSION_KEYS and k != "tools"})
             event = {**event, "session": session}
         elif type_ == "response.create" and isinstance(event.get("response"), dict) \
                 and isinstance(event["response"].get("tools"), list):
@@ -282,9 +282,20 @@ class RelayBridge:
             self._announced = True
             self._tell_client({"type": "session.created", "event_id": ids.event_id(),
                                "session": self._client_view(session)})
+            self._redraw()
             early, self._early = self._early, []
             for event in early:
                 self.upstream_event(event)
+
+    def _redraw(self) -> None:
+        """A resumed session's items, told again in order (added + done each) so the
+        client can redraw the conversation; a new session has none yet."""
+        previous = None
+        for item in self.log.items():
+            for type_ in ("conversation.item.added", "conversation.item.done"):
+                self._tell_client({"type": type_, "event_id": ids.event_id(), "item": item,
+                                   "previous_item_id": previous})
+            previous = item["id"]
 
     def _maybe_run_tool(self, event: Event) -> None:
         item = event.get("item") or {}

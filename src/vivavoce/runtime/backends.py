@@ -44,6 +44,10 @@ class Driver(Protocol):
     async def ended(self) -> str | None:
         """Returns when the driver ends the session itself, with the reason."""
 
+    def user_audio(self, item_id: str) -> np.ndarray | None:
+        """The user's audio of an item (int16, 24 kHz) as the session committed it; None
+        if it keeps none (a relay's upstream commits the audio)."""
+
     async def close(self) -> None: ...
 
 
@@ -71,6 +75,7 @@ class SessionBackend:
                           private_instructions=opening.private_instructions(),
                           speculative_stt=self.speculative_stt,
                           server_playback=opening.context.server_playback)
+        session.restore(opening.items)
         return SessionDriver(session, self.brain, live.publish, tools=self.tools,
                              tool_context=opening.tools, fillers=opening.persona.filler)
 

@@ -120,6 +120,9 @@ class SessionDriver:
         self.session.played(report, self._clock())
         await self.flush()
 
+    def user_audio(self, item_id: str) -> np.ndarray | None:
+        return self.session.item_audio(item_id)
+
     async def flush(self) -> None:
         async with self._send_lock:
             events, commands = self.session.drain()

@@ -1,22 +1,26 @@
 """The sessions open right now, and who hears each: the client that opened it and any
 that joined it (a backend on the sideband, say). Every server event goes through
-`LiveSession.publish`: into the conversation log (saved before it is sent), then to
-each listener."""
+`LiveSession.publish`: into the conversation log (an item made final is in the store
+before the event that says so is sent), then to each listener."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from vivavoce import metrics
 from vivavoce.audio.formats import FORMATS, Decoder
+from vivavoce.runtime.saving import SessionSaver, unsaved_error
 from vivavoce.runtime.transport import AudioPlayer, Transport
 from vivavoce.session.spans import SPANS_EVENT
-from vivavoce.store import ConversationLog, ConversationStore
+from vivavoce.store import ConversationLog, UsageRecord
 from vivavoce.tools import ToolContext
-from vivavoce.types import Event
+from vivavoce.types import Event, Item
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +67,24 @@ class _Listener:
 
 
 class LiveSession:
-    def __init__(self, session_id: str, tools: ToolContext,
-                 store: ConversationStore | None = None) -> None:
+    def __init__(self, session_id: str, tools: ToolContext, saver: SessionSaver | None = None,
+                 restored: list[Item] | None = None, keep_audio: bool = False) -> None:
+        """`keep_audio`: the items' audio is saved too (--store-audio)."""
         self.id = session_id
         self.tools = tools  # per-session tool state (the escape room's door)
-        self.log = ConversationLog(session_id)
-        self._store = store
+        self.log = ConversationLog(session_id, restored, keep_audio)
+        self.saver = saver
+        # The user's audio of an item, as its driver kept it (set once the driver opens).
+        self.user_audio: Callable[[str], np.ndarray | None] = lambda item_id: None
         self._listeners: list[_Listener] = []
+        # Why this connection must let the session go (resumed elsewhere, deleted).
+        self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        if saver is not None:
+            saver.lost.add_done_callback(lambda lost: self.end(lost.result()))
+
+    def end(self, reason: str) -> None:
+        if not self.ended.done():
+            self.ended.set_result(reason)
 
     def listen(self, transport: Transport, extensions: bool = False) -> None:
         self._listeners.append(_Listener(transport, extensions))
@@ -79,10 +94,36 @@ class LiveSession:
 
     async def publish(self, event: Event) -> None:
         """One server event to everyone listening; a finalized item is stored first."""
-        if self.log.observe(event) and self._store is not None:
-            await self._store.save(self.id, self.log.items())
+        final = self.log.observe(event)
+        saver = self.saver
+        if saver is not None:
+            await self._save(saver, event, final)
+            if self.ended.done() or saver.lost.done():
+                return  # the session is someone else's now: not one more word from here
         if event["type"] == SPANS_EVENT:
             metrics.record_turn(event)
+        await self._deliver(event)
+        if saver is not None and saver.take_alarm():
+            await self._deliver(unsaved_error())
+
+    async def _save(self, saver: SessionSaver, event: Event, final: bool) -> None:
+        type_ = event["type"]
+        if type_ == "session.created":
+            # The client learns the session id here: from now on it can resume it.
+            await saver.durable(saver.want(config=event["session"]))
+        elif type_ == "session.updated":
+            saver.want(config=event["session"])
+        elif type_ == "response.done" and event["response"].get("usage"):
+            response = event["response"]
+            saver.want(usage=UsageRecord(response["id"], response["status"], response["usage"]))
+        if final:
+            if self.log.keep_audio and type_ == "conversation.item.added" \
+                    and event["item"].get("role") == "user":
+                self.log.keep_user_audio(event["item"]["id"], self.user_audio(event["item"]["id"]))
+            await saver.durable(saver.want(items=self.log.items(),
+                                           audio=self.log.new_audio()))
+
+    async def _deliver(self, event: Event) -> None:
         for index, listener in enumerate(list(self._listeners)):
             if index == 0:  # the client that opened the session: its failure is the session's
                 await listener.deliver(event)
@@ -103,8 +144,10 @@ class LiveSessions(Mapping[str, LiveSession]):
     def add(self, session: LiveSession) -> None:
         self._open[session.id] = session
 
-    def remove(self, session_id: str) -> None:
-        self._open.pop(session_id, None)
+    def remove(self, session: LiveSession) -> None:
+        """Forget `session` (not a newer connection's session of the same id)."""
+        if self._open.get(session.id) is session:
+            del self._open[session.id]
 
     def __getitem__(self, session_id: str) -> LiveSession:
         return self._open[session_id]

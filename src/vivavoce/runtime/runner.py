@@ -2,68 +2,201 @@
 
 A transport supplies its client's input and takes the server's events (`Transport`),
 and says what the client asked for (`Context`); the runner builds the session
-(`setup`), opens a driver for it on the backend (local session or relay), and feeds
-that driver until the client leaves or the driver ends the session. Others may join
-an open session (`join`): they hear every server event and may send client events.
+(`setup`) or restores a stored one (`?resume=`), opens a driver for it on the backend
+(local session or relay), keeps it in the store (`saving`), and feeds that driver until
+the client leaves, the driver ends the session, or another connection takes it over.
+Others may join an open session (`join`): they hear every server event and may send
+client events.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 
+from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.runtime.backends import Backend, Driver
+from vivavoce.runtime.calls import CallRegistry
 from vivavoce.runtime.live import LiveSession, LiveSessions
-from vivavoce.runtime.setup import open_session
+from vivavoce.runtime.resume import (
+    Instance,
+    ResumeError,
+    not_found,
+    store_unreachable,
+    watch_attachments,
+)
+from vivavoce.runtime.saving import SessionSaver
+from vivavoce.runtime.setup import Opening, open_session, resumed_session
 from vivavoce.runtime.transport import AudioPlayer, Context, Transport
 from vivavoce.settings import Settings
-from vivavoce.store import ConversationStore
+from vivavoce.store import SessionRecord, Store
+from vivavoce.store.sql import DELETED, RESUMED_ELSEWHERE
 from vivavoce.types import InputAudio, Played, Receive
+
+log = logging.getLogger(__name__)
 
 # Why those who joined a session are let go when it ends.
 SESSION_ENDED = "session ended"
+PURGE_INTERVAL_S = 3600.0
 
 
 @dataclass
 class _Open:
     driver: Driver
-    closed: asyncio.Event
+    closed: asyncio.Event  # the session ended: those who joined leave
+    finished: asyncio.Event  # ...and everything it had to write is written
 
 
 class Runner:
-    def __init__(self, settings: Settings, backend: Backend,
-                 store: ConversationStore | None = None) -> None:
+    def __init__(self, settings: Settings, backend: Backend, store: Store | None = None,
+                 instance: Instance | None = None) -> None:
         self.settings = settings
         self.backend = backend
         self.store = store
+        self.instance = instance or Instance(ids.new_id("inst_"),
+                                             f"http://{settings.host}:{settings.port}")
         self.sessions = LiveSessions()
+        self.calls = CallRegistry(store, self.instance)
         self._open: dict[str, _Open] = {}
+        self._background: list[asyncio.Task[None]] = []
 
+    # ------------------------------------------------------------------ lifetime
+    def start(self) -> None:
+        """Background work while serving: noticing sessions taken over elsewhere, and
+        the retention purge."""
+        if self.store is not None:
+            self._background = [asyncio.create_task(watch_attachments(self.store,
+                                                                      self.sessions)),
+                                asyncio.create_task(self._purge_now_and_then())]
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def purge(self) -> int:
+        """Erase sessions older than the retention period (if one is set) and expired
+        client secrets; how many sessions went."""
+        assert self.store is not None
+        now = time.time()
+        days = self.settings.retention_days
+        return await self.store.purge(now - days * 86400 if days else 0.0, now)
+
+    async def _purge_now_and_then(self) -> None:
+        while True:
+            try:
+                if gone := await self.purge():
+                    log.info("retention: %d sessions erased", gone)
+            except Exception as exc:
+                log.warning("retention purge failed: %s", exc)
+            await asyncio.sleep(PURGE_INTERVAL_S)
+
+    async def delete(self, session_id: str) -> bool:
+        """Erase a session; if it is open here, its connection closes."""
+        assert self.store is not None
+        deleted = await self.store.delete(session_id)
+        live = self.sessions.get(session_id)
+        if live is not None:
+            live.end(DELETED)
+            deleted = True
+        return deleted
+
+    # ------------------------------------------------------------------ sessions
     async def serve(self, transport: Transport, context: Context) -> str | None:
         """Run one session for `transport`'s client until it leaves (None) or the
         server ends the session (the reason, for the transport to pass on)."""
         # A transport that plays the audio itself gets the session's output buffer events.
         context = replace(context, server_playback=isinstance(transport, AudioPlayer))
-        opening = open_session(self.settings, self.backend.tools, context)
-        live = LiveSession(opening.session_id, opening.tools, self.store)
+        try:
+            opening = await (self._resumed(context) if context.resume else
+                             self._new(context))
+        except ResumeError as err:
+            await transport.send(err.to_event())
+            return err.message
+        saver = self._saver(opening, context)
+        live = LiveSession(opening.session_id, opening.tools, saver, opening.items,
+                           keep_audio=self.settings.store_audio and saver is not None)
         live.listen(transport, context.extensions)
         self.sessions.add(live)
         driver = self.backend.open(opening, live)
-        self._open[live.id] = open_ = _Open(driver, asyncio.Event())
+        live.user_audio = driver.user_audio
+        self._open[live.id] = open_ = _Open(driver, asyncio.Event(), asyncio.Event())
         try:
             if opening.problem is not None:
                 await driver.reject(opening.problem)
             await driver.start()
-            if context.greeting and opening.persona.greeting:
+            # A resumed session's conversation is under way: no greeting again.
+            if context.greeting and opening.persona.greeting and opening.restored is None:
                 await driver.greet(opening.persona.greeting)
-            return await _feed(transport.receive, driver, driver.ended())
+            return await _feed(transport.receive, driver, _ending(driver, live))
         finally:
             open_.closed.set()  # whoever joined leaves with it
             await driver.close()
-            self.sessions.remove(live.id)
-            del self._open[live.id]
+            if saver is not None:
+                await saver.close()
+            self.sessions.remove(live)
+            if self._open.get(live.id) is open_:
+                del self._open[live.id]
+            open_.finished.set()
+
+    async def claim(self, context: Context) -> Context:
+        """`context` with the id of the session it will open settled ahead (a WebRTC
+        call is registered under its session before the session opens)."""
+        if context.resume:
+            return context
+        return replace(context, session_id=await self._unused(context.session_id))
+
+    async def _new(self, context: Context) -> Opening:
+        return open_session(self.settings, self.backend.tools, context,
+                            await self._unused(context.session_id))
+
+    async def _unused(self, session_id: str | None) -> str:
+        """The id a new session gets: its client secret's, unless that opened a session
+        already (a secret used again opens another)."""
+        if session_id is not None and self.store is not None:
+            with contextlib.suppress(Exception):
+                if await self.store.session(session_id) is not None:
+                    session_id = None
+        return session_id or ids.new_id("sess_")
+
+    async def _resumed(self, context: Context) -> Opening:
+        session_id = context.resume
+        assert session_id is not None
+        if self.store is None:
+            raise not_found(session_id)
+        previous = self._open.get(session_id)
+        if previous is not None:
+            # A session has one connection at a time: the newest takes it over.
+            self.sessions[session_id].end(RESUMED_ELSEWHERE)
+            await previous.finished.wait()
+        try:
+            record = await self.store.attach(session_id, self.instance.id)
+            items = await self.store.items(session_id) if record is not None else []
+        except Exception as exc:
+            log.warning("cannot resume %s: %s", session_id, exc)
+            raise store_unreachable() from None
+        if record is None:
+            raise not_found(session_id)
+        return resumed_session(self.settings, self.backend.tools, context, record, items)
+
+    def _saver(self, opening: Opening, context: Context) -> SessionSaver | None:
+        if self.store is None:
+            return None
+        record = opening.restored
+        if record is None:
+            now = time.time()
+            record = SessionRecord(
+                id=opening.session_id, created_at=now, updated_at=now, owner=context.owner,
+                persona=opening.persona.name, model=opening.model, config={},
+                resume_token_hash=context.resume_token_hash, holder=self.instance.id,
+                attachment=1)
+        return SessionSaver(self.store, record, opening.items, in_store=opening.restored
+                            is not None, tool_state=opening.tools.state)
 
     async def join(self, session_id: str, transport: Transport,
                    extensions: bool = False) -> str | None:
@@ -81,6 +214,18 @@ class Runner:
 async def _when_set(closed: asyncio.Event) -> str:
     await closed.wait()
     return SESSION_ENDED
+
+
+async def _ending(driver: Driver, live: LiveSession) -> str | None:
+    """When the driver ends the session, or this connection must let it go: why."""
+    by_driver = asyncio.ensure_future(driver.ended())
+    try:
+        await asyncio.wait({by_driver, live.ended}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        by_driver.cancel()
+    if live.ended.done():
+        return live.ended.result()
+    return by_driver.result()
 
 
 async def _feed(receive: Receive, driver: Driver, end: Awaitable[str | None]) -> str | None:

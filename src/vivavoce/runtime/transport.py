@@ -43,4 +43,9 @@ class Context:
     extensions: bool = False  # wants vivavoce's own events (turn spans)
     greeting: bool = False  # the persona greets first, before the client says anything
     tools: tuple[str, ...] = ()  # server tools offered beside the persona's (a phone's end_call)
+    resume: str | None = None  # the id of a stored session to continue (`?resume=`)
+    # A client secret minted for a new session names its id and resume token (hashed).
+    session_id: str | None = None
+    resume_token_hash: str | None = None
+    owner: str = "open"  # who opened it: "api_key", "client_secret" or "open"
     server_playback: bool = False  # the transport plays the audio (set by the runner)

@@ -27,8 +27,8 @@ from vivavoce.session.conversation import Conversation
 from vivavoce.session.input_buffer import SAMPLES_PER_MS
 from vivavoce.session.outbox import Outbox
 from vivavoce.session.spans import SPANS_EVENT, Spans
-from vivavoce.session.transcript import heard_text
 from vivavoce.tools import offer
+from vivavoce.transcript import heard_text
 from vivavoce.types import Item, ResponseRequest, Usage
 
 # Local inference has no quota; the event is still sent for clients that expect it.

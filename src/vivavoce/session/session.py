@@ -67,6 +67,12 @@ class Session:
         self._out.emit("conversation.created", conversation={
             "id": self.conversation.id, "object": "realtime.conversation"})
 
+    def restore(self, items: list[Item]) -> None:
+        """A resumed session's items, in order: back in the conversation, and announced
+        again (added + done each) so the client can redraw it."""
+        for item in items:
+            self._added(item, self.conversation.insert(item))
+
     # ------------------------------------------------------------------ outputs
     def drain(self) -> tuple[list[Event], list[Command]]:
         return self._out.drain()
@@ -78,6 +84,10 @@ class Session:
     @property
     def now(self) -> float:
         return self._out.now
+
+    def item_audio(self, item_id: str) -> np.ndarray | None:
+        """The user's audio of an item (int16, 24 kHz), as committed or created."""
+        return self._item_audio.get(item_id)
 
     @property
     def tools_pending(self) -> bool:

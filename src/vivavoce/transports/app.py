@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +18,20 @@ from vivavoce.brains.base import Brain
 from vivavoce.brains.relay import Relay
 from vivavoce.engines.base import VAD
 from vivavoce.personas import PERSONAS, get_persona
+from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.runtime import Runner
 from vivavoce.runtime.backends import backend_for
+from vivavoce.runtime.resume import Instance
 from vivavoce.runtime.setup import persona_session
 from vivavoce.session.config import apply_update
 from vivavoce.settings import Settings
-from vivavoce.store import JsonDirectoryStore
+from vivavoce.store import Store, digest, store_for
 from vivavoce.tools import ToolRegistry, builtin
-from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, bearer
+from vivavoce.transports.auth import DEFAULT_TTL_S, MAX_TTL_S, Auth, Credential, bearer
 from vivavoce.transports.realtime_ws import realtime_endpoint
+from vivavoce.transports.resume_tokens import new_token, resume_request, rotate
+from vivavoce.transports.sessions_api import add_session_routes
 from vivavoce.transports.sideband import sideband_endpoint
 from vivavoce.transports.twilio import mount_twilio
 from vivavoce.transports.webrtc import mount_calls
@@ -46,45 +52,56 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def instance_for(settings: Settings) -> Instance:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    return Instance(settings.instance_id or ids.new_id("inst_"),
+                    settings.advertise_url or f"http://{host}:{settings.port}")
+
+
 def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
-               tools: ToolRegistry | None = None) -> FastAPI:
-    app = FastAPI(title="vivavoce", docs_url=None, redoc_url=None)
-    auth = Auth(settings.api_key)
+               tools: ToolRegistry | None = None, store: Store | None = None) -> FastAPI:
+    """The server; `store` defaults to the one `settings` name (opened with the app)."""
+    store = store or store_for(settings.database_url, settings.data_dir, settings.store)
+    backend = backend_for(brain, vad, tools or builtin.registry, settings.speculative_stt)
+    runner = Runner(settings, backend, store, instance_for(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await store.open()
+        runner.start()
+        try:
+            yield
+        finally:
+            # Their sessions write what they still hold first.
+            await calls.close()
+            await phone_calls.close()
+            await runner.stop()
+            await store.close()
+
+    app = FastAPI(title="vivavoce", docs_url=None, redoc_url=None, lifespan=lifespan)
+    auth = Auth(settings.api_key, store)
     default_persona = get_persona(settings.persona)
     base_config = persona_session(settings, default_persona)
     app.state.auth = auth
-    backend = backend_for(brain, vad, tools or builtin.registry, settings.speculative_stt)
-    store = JsonDirectoryStore(settings.conversation_log_dir) \
-        if settings.conversation_log_dir else None
-    runner = Runner(settings, backend, store)
     app.state.runner = runner
+    app.state.store = store
     # Live sessions, for operators and tests: session id → the tool context of each open
     # connection (the escape room's code and door live in its `state`). Never sent to clients.
     app.state.sessions = runner.sessions.tool_contexts()
 
     calls = mount_calls(app, runner, auth, settings)
     app.state.calls = calls
-    app.state.phone_calls = mount_twilio(app, runner, settings)
+    app.state.phone_calls = phone_calls = mount_twilio(app, runner, settings)
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:
         call_id = websocket.query_params.get("call_id")
         if call_id:  # a backend joining a WebRTC call: the sideband
-            await sideband_endpoint(websocket, auth=auth, runner=runner, calls=calls.registry,
-                                    call_id=call_id)
+            await sideband_endpoint(websocket, auth=auth, runner=runner, call_id=call_id)
             return
         await realtime_endpoint(websocket, auth=auth, runner=runner)
 
-    @app.get("/v1/sessions/{session_id}/items")
-    async def session_items(session_id: str, request: Request) -> dict[str, Any]:
-        """An open session's conversation log, for operators: the server's key only."""
-        allowed, used_secret = auth.check(bearer(request.headers, []))
-        if not allowed or used_secret is not None:
-            raise HTTPException(401, "A valid API key is required to read conversations.")
-        live = runner.sessions.get(session_id)
-        if live is None:
-            raise HTTPException(404, f"No open session {session_id}.")
-        return {"session_id": session_id, "items": live.log.items()}
+    add_session_routes(app, auth, runner, store)
 
     @app.get("/v1/personas")
     async def personas() -> dict[str, Any]:
@@ -101,27 +118,43 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    def mint(ttl: int, session_update: Any) -> JSONResponse:
-        try:
-            config = apply_update(base_config, session_update or {})
-        except ProtocolError as err:
-            raise HTTPException(400, err.message) from None
-        secret = auth.mint(ttl, session_update or {})
+    async def mint(ttl: int, body: dict[str, Any], credential: Credential) -> JSONResponse:
+        """A client secret that opens a new session, or (`resume`) continues one; with
+        the session's id and its next resume token (vivavoce extensions)."""
+        resuming = resume_request(body)
+        if resuming is not None:
+            session_id, token = resuming
+            trusted = credential.key or not auth.required
+            fresh = await rotate(store, session_id, token, trusted)
+            record = await store.session(session_id)
+            secret = await auth.mint(ttl, {}, session_id, resumes=True)
+            config = record.config if record is not None else {}
+        else:
+            if not credential.allowed or credential.secret is not None:
+                raise HTTPException(401, "A valid API key is required to create client "
+                                    "secrets.")
+            update = body.get("session") or {}
+            try:
+                config = apply_update(base_config, update).wire()
+            except ProtocolError as err:
+                raise HTTPException(400, err.message) from None
+            session_id, fresh = ids.new_id("sess_"), new_token()
+            secret = await auth.mint(ttl, update, session_id, digest(fresh))
         return JSONResponse({"value": secret.value, "expires_at": secret.expires_at,
-                             "session": config.wire()})
+                             "session": config, "session_id": session_id,
+                             "resume_token": fresh})
 
     @app.post("/v1/realtime/client_secrets")
     async def client_secrets(request: Request) -> JSONResponse:
-        # The hosted API's route: minting takes the server's own key.
-        allowed, used_secret = auth.check(bearer(request.headers, []))
-        if not allowed or used_secret is not None:
-            raise HTTPException(401, "A valid API key is required to create client secrets.")
+        # The hosted API's route: minting takes the server's own key (or, to resume a
+        # session, that session's resume token).
+        credential = await auth.check(bearer(request.headers, []))
         body = await json_body(request)
         expires = body.get("expires_after") or {}
         ttl = expires.get("seconds", DEFAULT_TTL_S) if isinstance(expires, dict) else None
         if not isinstance(ttl, int) or not 10 <= ttl <= MAX_TTL_S:
             raise HTTPException(400, f"expires_after.seconds must be 10..{MAX_TTL_S}.")
-        return mint(ttl, body.get("session"))
+        return await mint(ttl, body, credential)
 
     @app.post("/session")
     async def page_session(request: Request) -> JSONResponse:
@@ -133,8 +166,7 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
             raise HTTPException(403, "Sessions can only be started from this server's own page.")
         if not settings.web_sessions:
             raise HTTPException(403, "This server's web page is turned off (--no-web-sessions).")
-        body = await json_body(request)
-        return mint(PAGE_SECRET_TTL_S, body.get("session"))
+        return await mint(PAGE_SECRET_TTL_S, await json_body(request), Credential(True))
 
     if WEB_DIR.is_dir():
         app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")

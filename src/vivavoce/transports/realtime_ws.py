@@ -7,14 +7,19 @@ hands the connection to the runner.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from vivavoce.protocol import beta
 from vivavoce.protocol.errors import ProtocolError, parse_event
-from vivavoce.runtime import ClientInput, Context, Runner
+from vivavoce.runtime import ClientInput, Runner
 from vivavoce.transports.auth import Auth, bearer
+from vivavoce.transports.client_context import client_context
 from vivavoce.types import Event
+
+# A close frame's reason is at most 123 bytes.
+MAX_REASON = 120
 
 
 def is_beta(websocket: WebSocket, subprotocols: list[str]) -> bool:
@@ -53,26 +58,29 @@ class WebSocketTransport:
         return beta.client_to_ga(event) if self.beta else event
 
 
+async def refuse(websocket: WebSocket, transport: WebSocketTransport,
+                 err: ProtocolError) -> None:
+    await transport.send(err.to_event())
+    await websocket.close(code=1008, reason=err.code)
+
+
 async def realtime_endpoint(websocket: WebSocket, *, auth: Auth, runner: Runner) -> None:
-    """One connection, one session."""
+    """One connection, one session (new, or resumed with `?resume=<session id>`)."""
     subprotocols = list(websocket.scope.get("subprotocols") or [])
-    chosen = "realtime" if "realtime" in subprotocols else None
-    allowed, secret = auth.check(bearer(websocket.headers, subprotocols))
-    await websocket.accept(subprotocol=chosen)
+    credential = await auth.check(bearer(websocket.headers, subprotocols))
+    await websocket.accept(subprotocol="realtime" if "realtime" in subprotocols else None)
     transport = WebSocketTransport(websocket, is_beta(websocket, subprotocols))
-    if not allowed:
-        err = ProtocolError("invalid_api_key",
-                            "Incorrect or missing API key (or an expired client secret).",
-                            type="invalid_request_error")
-        await transport.send(err.to_event())
-        await websocket.close(code=1008, reason="invalid_api_key")
+    if not credential.allowed:
+        await refuse(websocket, transport, ProtocolError(
+            "invalid_api_key", "Incorrect or missing API key (or an expired client secret).",
+            type="invalid_request_error"))
         return
-    query = websocket.query_params
-    context = Context(persona=query.get("persona") or None, model=query.get("model") or None,
-                      session=secret.session if secret is not None and secret.session else None,
-                      # vivavoce's own events (turn spans) only for clients that ask: strict
-                      # clients of the hosted protocol would not know them.
-                      extensions=query.get("vivavoce_spans", "") in ("1", "true"))
+    try:
+        context = client_context(credential, websocket.query_params, auth.required)
+    except ProtocolError as err:
+        await refuse(websocket, transport, err)
+        return
+    context = replace(context, model=websocket.query_params.get("model") or None)
     ended = await runner.serve(transport, context)
     if ended is not None:
-        await websocket.close(code=1000, reason=ended)
+        await websocket.close(code=1000, reason=ended[:MAX_REASON])

@@ -2,16 +2,19 @@
 // and the barge-in bookkeeping. Each collaborator has one job: capture.js (mic),
 // player.js (speaker), webrtc.js (a WebRTC call: the default), realtime.js (the
 // WebSocket, the fallback), orb.js (canvas), ui.js (DOM), escape-room.js (the Enigma's
-// door). All mutable state lives in `app` below.
+// door), reconnect.js (resuming after a drop). All mutable state lives in `app` below.
 //
 // On a WebRTC call the server plays the answer and cuts it on a barge-in (it truncates
-// what was not heard itself); over the WebSocket this page plays it and truncates.
+// what was not heard itself); over the WebSocket this page plays it and truncates
+// (page-playback.js).
 
 import { Capture } from "./capture.js";
 import { EscapeRoom } from "./escape-room.js";
 import { Player, RATE } from "./player.js";
 import { RealtimeClient, fetchClientSecret, fetchPersonas, fetchVoices } from "./realtime.js";
 import { Orb } from "./orb.js";
+import { PagePlayback } from "./page-playback.js";
+import { resumeState, sleep, waitBeforeTry } from "./reconnect.js";
 import { RtcClient } from "./webrtc.js";
 import { UI, Settings } from "./ui.js";
 
@@ -38,6 +41,8 @@ const debug = (window.vivavoce = {
   receivedMs: {}, // item_id → ms of audio received
   doorOpen: false, // the escape room's door (the Enigma persona) has been unlocked
   doorTries: [], // {call_id, unlocked} for each unlock_door result, in order
+  reconnects: 0, // times the page reconnected after losing the connection
+  restored: 0, // times a conversation was restored on a new connection
   remote: () => app.client && app.client.remote, // WebRTC: the assistant's voice (MediaStream)
   send: (event) => send(event), // a client event, as the page would send it
   audio: () => ({ mic: app.micCtx && app.micCtx.state, micRate: app.micCtx && app.micCtx.sampleRate,
@@ -51,11 +56,10 @@ function newConversation() {
     response: null, // id of the response in progress
     turn: null, // the turn waiting for its first audio
     followUp: null, // timer: a server tool is running and its answer should follow
-    audioDone: new Set(), // items whose audio has fully arrived
-    cutItems: new Set(), // items the person interrupted: later audio/text is ignored
-    received: new Map(), // item_id → samples received
-    contentIndex: new Map(), // item_id → content_index of its audio part
-    captions: new Map(), // item_id → [{at, text}] words waiting for their audio
+    // The answer as the page plays it (over the WebSocket; on a call the server plays).
+    playback: new PagePlayback(() => (app.rtc ? null : app.player), {
+      ui, debug, send, onCut: () => (app.state === "speaking" || app.state === "thinking") && settle(),
+    }),
     partials: new Map(), // user item_id → transcription so far
     toolNames: new Map(), // call_id → tool name, to know what a function_call_output answers
     toolResults: new Set(), // call_ids whose output was shown (it arrives as added, then done)
@@ -77,8 +81,10 @@ const app = {
   turnCount: 0,
   sentSamples: 0,
   sentLog: [], // {end, t}: when the audio up to sample `end` left the page
-  conv: newConversation(),
+  restoring: false, // a resumed session is redrawing its conversation
+  conv: null,
 };
+app.conv = newConversation();
 
 function setState(next) {
   if (next === app.state) return;
@@ -102,13 +108,6 @@ function toBase64(int16) {
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
   return btoa(s);
-}
-
-function fromBase64(b64) {
-  const s = atob(b64);
-  const bytes = new Uint8Array(s.length & ~1); // whole samples only
-  for (let i = 0; i < bytes.length; i++) bytes[i] = s.charCodeAt(i);
-  return bytes.buffer;
 }
 
 // ------------------------------------------------------------------ session
@@ -177,30 +176,76 @@ function fail(message) {
   ui.banner(message);
 }
 
-async function connect() {
-  ui.setConnection("connecting");
-  app.client = app.rtc ? new RtcClient() : new RealtimeClient();
-  app.client.onevent = onEvent;
-  app.client.onclose = onDropped;
-  app.client.onremote = listenToAnswer;
+// Open a session: a new one, or the conversation this tab had (resumed). `retrying`:
+// a failure is left to the caller (reconnecting tries again) instead of ending.
+async function connect(retrying = false) {
+  ui.setConnection("connecting", retrying ? "reconnecting" : undefined);
+  const client = (app.client = app.rtc ? new RtcClient() : new RealtimeClient());
+  client.onevent = onEvent;
+  client.onclose = onDropped;
+  client.onremote = listenToAnswer;
   fetchVoices().then((voices) => voices.length && settings.setVoices(voices));
+  let resume = resumeState.get();
   try {
-    const secret = await fetchClientSecret(sessionConfig(settings.saved));
+    let minted;
+    try {
+      minted = await fetchClientSecret(sessionConfig(settings.saved), resume);
+    } catch (err) {
+      if (!resume || !(err.status === 404 || err.status === 401)) throw err;
+      // That conversation is gone (deleted, or its token spent elsewhere): a new one.
+      forgetConversation("The previous conversation could not be restored; starting a new one.");
+      resume = null;
+      minted = await fetchClientSecret(sessionConfig(settings.saved));
+    }
+    if (resume) resumeState.set(minted); // the old token is spent: keep the next one now
     app.persona = settings.saved.persona || null;
-    await app.client.connect(secret, app.persona, app.capture && app.capture.stream);
-    debug.callId = app.client.callId || null;
+    app.restoring = Boolean(resume);
+    if (resume) ui.clearTranscript(); // the server redraws it
+    const created = await client.connect(minted && minted.value, app.persona, {
+      resume: resume && resume.session_id,
+      mic: app.capture && app.capture.stream, // a call sends the mic as its track
+    });
+    debug.callId = client.callId || null;
+    // A new session is remembered once it exists (the secret named its id ahead).
+    if (!resume && minted && created.session.id === minted.session_id) resumeState.set(minted);
   } catch (err) {
-    end();
-    ui.banner(err.message, "Try again", start);
+    if (app.client === client) app.client = null;
+    app.restoring = false;
+    if (!retrying) {
+      end();
+      ui.banner(err.message, "Try again", start);
+    }
     return false;
   }
   app.sentSamples = 0;
   app.sentLog.length = 0;
-  room.reset(); // a new session locks a new door
+  if (!resume) room.reset(); // a new session locks a new door
   ui.setConnection("online", "connected");
+  ui.setNewConversation(true);
   send({ type: "session.update", session: sessionConfig(settings.saved) });
   ui.setState(app.state);
   return true;
+}
+
+// The connection dropped (network, server restart): try again, with growing waits,
+// and resume the same conversation. Stops when the person ends the session.
+async function reconnect() {
+  for (let attempt = 0; app.running && !app.client; attempt++) {
+    ui.setConnection("connecting", "reconnecting");
+    await sleep(waitBeforeTry(attempt));
+    if (!app.running || app.client) return;
+    if (await connect(true)) {
+      debug.reconnects++;
+      return;
+    }
+  }
+}
+
+function forgetConversation(message) {
+  resumeState.forget();
+  ui.clearTranscript();
+  ui.setNewConversation(false);
+  if (message) ui.toast(message, "info");
 }
 
 // Characters are chosen when a session opens, so switching one means a new session;
@@ -208,9 +253,10 @@ async function connect() {
 async function applySettings(saved) {
   const rtc = saved.transport !== "websocket";
   if (app.client && rtc !== app.rtc) {
-    // Another transport: a new connection, with the mic wired the new way.
+    // Another transport: a new connection (the same conversation, resumed), with the
+    // mic wired the new way.
     end();
-    ui.toast(`New connection (${rtc ? "WebRTC" : "WebSocket"}), new conversation.`, "info");
+    ui.toast(`Connecting over ${rtc ? "WebRTC" : "WebSocket"}…`, "info");
     await start();
     return;
   }
@@ -218,13 +264,18 @@ async function applySettings(saved) {
     send({ type: "session.update", session: sessionConfig(saved) });
     return;
   }
-  app.client.close();
+  await startOver("New character, new conversation.");
+}
+
+// Leave the conversation and start a new one (with the same settings).
+async function startOver(message) {
+  if (app.client) app.client.close();
   app.client = null;
-  await cutPlayback();
+  await app.conv.playback.cut();
   resetConversation();
   setState("idle");
-  ui.toast("New character, new conversation.", "info");
-  await connect();
+  forgetConversation(message);
+  if (app.running) await connect();
 }
 
 // WebRTC: the assistant's voice arrives as a track (an <audio> element plays it); an
@@ -323,12 +374,20 @@ function end() {
 
 function onDropped(e) {
   app.client = null;
-  const why = e.reason
-    ? `The server closed the session (${e.reason}).`
-    : "The connection to the server was lost.";
-  end();
-  ui.setConnection("offline", "disconnected");
-  ui.banner(why, "Reconnect", start);
+  app.restoring = false;
+  if (e.reason) {
+    // Let go on purpose (resumed in another tab, deleted, a usage limit): say why.
+    end();
+    ui.setConnection("offline", "disconnected");
+    ui.banner(`The server closed the session (${e.reason}).`, "Reconnect", start);
+    return;
+  }
+  // Lost: what was playing is gone with it; the conversation is not.
+  if (app.player) app.player.flush();
+  resetConversation();
+  setState("idle");
+  ui.toast("The connection dropped. Reconnecting…", "info");
+  reconnect();
 }
 
 // ----------------------------------------------------------------- playback
@@ -354,65 +413,27 @@ function wirePlayer(p) {
   p.onProgress = (itemId) => {
     debug.items[itemId] = p.playedMs(itemId);
     debug.playedMs = p.totalPlayedMs();
-    revealCaptions(itemId);
+    app.conv.playback.reveal(itemId);
   };
   p.onDrained = (itemId) => {
-    if (app.conv.audioDone.has(itemId)) revealCaptions(itemId, true);
+    app.conv.playback.drained(itemId);
     if (app.state === "speaking") settle();
   };
   p.onOverflow = () => ui.toast("The answer is too long to buffer; some of it was skipped.");
 }
 
-// Captions follow the voice: each transcript delta is shown when the audio that came
-// with it starts playing, so the words on screen are the words heard.
-function queueCaption(itemId, text) {
-  if (app.conv.cutItems.has(itemId)) return;
-  if (app.rtc) {
-    ui.assistantAppend(itemId, text); // the server plays it as it comes
-    return;
-  }
-  if (!app.conv.captions.has(itemId)) app.conv.captions.set(itemId, []);
-  app.conv.captions.get(itemId).push({ at: app.conv.received.get(itemId) || 0, text });
-  revealCaptions(itemId);
-}
-
-function revealCaptions(itemId, all = false) {
-  const queue = app.conv.captions.get(itemId);
-  if (!queue) return;
-  const played = (app.player && app.player.played.get(itemId)) || 0;
-  while (queue.length && (all || queue[0].at < played)) ui.assistantAppend(itemId, queue.shift().text);
-}
-
-// Stop playback now and tell the server how much of the item was heard.
-async function cutPlayback() {
-  if (!app.player) return;
-  const r = await app.player.flush();
-  if (app.state === "speaking" || app.state === "thinking") settle();
-  const itemId = r.itemId;
-  if (!itemId || r.played === 0 || app.conv.cutItems.has(itemId)) return;
-  debug.items[itemId] = app.player.playedMs(itemId);
-  debug.playedMs = app.player.totalPlayedMs();
-  if (r.remaining === 0 && app.conv.audioDone.has(itemId)) {
-    revealCaptions(itemId, true); // it had finished: nothing was cut
-    return;
-  }
-  app.conv.cutItems.add(itemId);
-  app.conv.captions.delete(itemId);
-  const truncate = {
-    type: "conversation.item.truncate",
-    item_id: itemId,
-    content_index: app.conv.contentIndex.get(itemId) ?? 0,
-    audio_end_ms: app.player.playedMs(itemId),
-  };
-  send(truncate);
-  debug.truncations.push({ item_id: itemId, audio_end_ms: truncate.audio_end_ms });
-  ui.markCut(itemId);
-}
-
 // ------------------------------------------------------------ server events
 const handlers = {
   "session.created": (e) => settings.show(e.session, true),
-  "session.updated": (e) => settings.show(e.session),
+  "session.updated": (e) => {
+    settings.show(e.session);
+    if (app.restoring) {
+      // Our session.update comes back after the whole redraw: it is complete.
+      app.restoring = false;
+      debug.restored++;
+      ui.toast("Reconnected — conversation restored", "info");
+    }
+  },
   error: (e) => {
     debug.errors.push(e.error);
     ui.toast(e.error.message || "The server reported an error.");
@@ -422,7 +443,7 @@ const handlers = {
     app.conv.turn = null;
     expectFollowUp(false);
     ui.userText(e.item_id, "", true);
-    if (!app.rtc) cutPlayback(); // barge-in: the person has the floor (on a call the server cuts)
+    app.conv.playback.cut(); // barge-in: the person has the floor (on a call the server cuts)
   },
   "input_audio_buffer.speech_stopped": (e) => {
     setState("thinking");
@@ -440,8 +461,8 @@ const handlers = {
     ui.userText(e.item_id, e.transcript.trim(), false);
   },
   "conversation.item.input_audio_transcription.failed": (e) => ui.userText(e.item_id, "(could not transcribe)", false),
-  "conversation.item.added": (e) => showItem(e.item),
-  "conversation.item.done": (e) => showItem(e.item),
+  "conversation.item.added": (e) => app.restoring || showItem(e.item),
+  "conversation.item.done": (e) => (app.restoring ? redrawItem(e.item) : showItem(e.item)),
   "conversation.item.truncated": (e) => ui.markCut(e.item_id),
   "output_audio_buffer.started": () => {
     app.conv.playing = true;
@@ -463,20 +484,9 @@ const handlers = {
       ui.toolCall(e.item.call_id, e.item.name, e.item.arguments);
     }
   },
-  "response.output_audio.delta": (e) => {
-    if (app.conv.cutItems.has(e.item_id) || !app.player) return;
-    app.conv.contentIndex.set(e.item_id, e.content_index);
-    const pcm = fromBase64(e.delta);
-    app.conv.received.set(e.item_id, (app.conv.received.get(e.item_id) || 0) + pcm.byteLength / 2);
-    debug.receivedMs[e.item_id] = Math.floor(app.conv.received.get(e.item_id) / SAMPLES_PER_MS);
-    app.player.push(e.item_id, pcm);
-  },
-  "response.output_audio.done": (e) => {
-    app.conv.audioDone.add(e.item_id);
-    if (app.player) app.player.end(e.item_id);
-    if (!app.conv.received.get(e.item_id)) revealCaptions(e.item_id, true); // no audio came: show the words
-  },
-  "response.output_audio_transcript.delta": (e) => queueCaption(e.item_id, e.delta),
+  "response.output_audio.delta": (e) => app.conv.playback.audio(e),
+  "response.output_audio.done": (e) => app.conv.playback.audioEnded(e.item_id),
+  "response.output_audio_transcript.delta": (e) => app.conv.playback.caption(e.item_id, e.delta),
   "response.output_text.delta": (e) => ui.assistantAppend(e.item_id, e.delta),
   "response.done": (e) => responseDone(e.response),
 };
@@ -503,23 +513,20 @@ function showItem(item) {
   }
 }
 
+// A resumed session's item, told again: drawn whole (no deltas will come for it).
+function redrawItem(item) {
+  if (item.type === "function_call") app.conv.toolNames.set(item.call_id, item.name);
+  if (item.type === "function_call_output") app.conv.toolResults.add(item.call_id);
+  ui.redraw(item);
+}
+
 function responseDone(r) {
   if (app.conv.response === r.id) app.conv.response = null;
-  if (r.status === "cancelled" && !app.rtc) {
-    // Interrupted: what is still queued was never heard. Decide what to show once the
-    // player has said exactly how much of each item went out.
-    cutPlayback().then(() => {
-      for (const item of r.output || []) {
-        if (item.type !== "message") continue;
-        if (app.player && app.player.played.get(item.id)) ui.markCut(item.id);
-        else ui.remove(item.id); // nothing of it was heard: it never happened for the person
-      }
-    });
-  } else if (r.status === "failed") {
+  if (r.status === "failed") {
     const detail = r.status_details && r.status_details.error && r.status_details.error.message;
     ui.toast(`The answer failed${detail ? `: ${detail}` : ""}.`);
   }
-  for (const item of r.output || []) if (!app.conv.received.get(item.id)) revealCaptions(item.id, true);
+  app.conv.playback.responseDone(r);
   expectFollowUp(r.status === "completed" && (r.output || []).some((i) => i.type === "function_call"));
   // Audio still queued (maybe not even started): the player's drain settles it instead.
   if (app.state === "thinking" || app.state === "speaking") settle();
@@ -538,6 +545,7 @@ function onEvent(event) {
 
 // ---------------------------------------------------------------- controls
 document.getElementById("start").onclick = () => (app.running ? end() : start());
+document.getElementById("new-conversation").onclick = () => startOver("New conversation.");
 
 // Muting releases the microphone (the browser's mic indicator goes off), not just the
 // sending; unmuting asks for it again.
@@ -560,7 +568,7 @@ document.getElementById("mute").onclick = () => {
 async function interrupt() {
   expectFollowUp(false);
   if (app.conv.response) send({ type: "response.cancel" });
-  if (!app.rtc) await cutPlayback();
+  if (!app.rtc) await app.conv.playback.cut();
   else if (app.conv.playing || app.conv.response) send({ type: "output_audio_buffer.clear" });
 }
 
@@ -595,3 +603,4 @@ addEventListener("error", (e) => ui.toast(`Something went wrong: ${e.message}`))
 addEventListener("unhandledrejection", (e) => ui.toast(`Something went wrong: ${e.reason && e.reason.message || e.reason}`));
 
 ui.setConnection("offline");
+ui.setNewConversation(Boolean(resumeState.get()));

@@ -2,9 +2,10 @@
 // No audio and no DOM here: JSON events in and out.
 
 export class ConnectError extends Error {
-  constructor(kind, message) {
+  constructor(kind, message, status = null) {
     super(message);
     this.kind = kind; // "unreachable" | "refused" | "dropped"
+    this.status = status; // the HTTP status of a refusal, if it was one
   }
 }
 
@@ -13,28 +14,32 @@ const UNREACHABLE = "Can't reach the vivavoce server. Is it still running?";
 // Relative URLs so the page also works behind a reverse proxy under a sub-path.
 const here = (path) => new URL(path, location.href);
 
-// Ask this page's own server for a short-lived client secret. The page never holds the
-// server's API key; a server without a key has no such route and needs no secret.
-export async function fetchClientSecret(session) {
+// Ask this page's own server for a short-lived client secret, for a new session or
+// (`resume`: {session_id, resume_token}) to continue one. The page never holds the
+// server's API key. Resolves with {value, session_id, resume_token}: the session's id
+// and the token that resumes it next time (each token works once). A server without
+// the route (an older one) needs no secret: null.
+export async function fetchClientSecret(session, resume = null) {
   let res;
   try {
     res = await fetch(here("session"), {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ session }),
+      body: JSON.stringify(resume ? { session, resume } : { session }),
     });
   } catch {
     throw new ConnectError("unreachable", UNREACHABLE);
   }
-  if (res.status === 404 || res.status === 405) return null;
+  if (res.status === 404 && !resume) return null;
+  if (res.status === 405) return null;
   if (!res.ok) {
     let detail = res.statusText;
     try {
       detail = (await res.json()).detail || detail;
     } catch { /* not JSON: keep the status text */ }
-    throw new ConnectError("refused", `The server would not start a session: ${detail}`);
+    throw new ConnectError("refused", `The server would not start a session: ${detail}`, res.status);
   }
-  return (await res.json()).value || null;
+  return await res.json();
 }
 
 export async function fetchVoices() {
@@ -68,9 +73,11 @@ export class RealtimeClient {
   }
 
   // Resolves with session.created; rejects with a ConnectError if the session never starts.
-  connect(secret, persona) {
+  // `resume`: the id of the session to continue (vivavoce's `?resume=` extension).
+  connect(secret, persona, { resume = null } = {}) {
     const url = here("v1/realtime");
     if (persona) url.searchParams.set("persona", persona); // chosen when the session opens
+    if (resume) url.searchParams.set("resume", resume);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     // Browsers cannot set headers on a WebSocket; the credential rides in a subprotocol.
     const protocols = ["realtime"];

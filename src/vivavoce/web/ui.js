@@ -77,6 +77,16 @@ export class UI {
     if (atBottom) t.scrollTop = t.scrollHeight;
   }
 
+  clearTranscript() {
+    this.transcript.replaceChildren();
+    this.entries.clear();
+  }
+
+  // The "New conversation" control: shown while there is a conversation to leave.
+  setNewConversation(shown) {
+    $("#new-conversation").hidden = !shown;
+  }
+
   entry(id, role) {
     let li = this.entries.get(id);
     if (!li) {
@@ -130,6 +140,23 @@ export class UI {
     const res = li.querySelector(".result");
     res.classList.remove("pending");
     res.textContent = "→ " + pretty(output);
+  }
+
+  // An item of a restored conversation, whole.
+  redraw(item) {
+    if (item.type === "function_call") {
+      this.toolCall(item.call_id, item.name, item.arguments);
+    } else if (item.type === "function_call_output") {
+      this.toolResult(item.call_id, item.output);
+    } else if (item.type === "message" && item.role !== "system") {
+      const text = (item.content || []).map((c) => c.text || c.transcript || "").join(" ").trim();
+      if (item.role === "user") {
+        this.userText(item.id, text, false);
+      } else {
+        this.assistantAppend(item.id, text);
+        if (item.status === "incomplete") this.markCut(item.id);
+      }
+    }
   }
 
   caption(who, text) {

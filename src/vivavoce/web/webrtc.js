@@ -3,6 +3,9 @@
 // is a media track (the browser's echo canceller and jitter buffer come with it), the
 // server plays the answer on the remote track, and every JSON event flows on the
 // "oai-events" data channel. Same interface as RealtimeClient: connect, send, close.
+// A data channel closes without a reason: when the server ends the session on purpose
+// it says why first (an `error` with the code "session_ended"), and `onclose` passes
+// that on; a call that drops closes with no reason.
 
 import { ConnectError } from "./realtime.js";
 
@@ -30,6 +33,7 @@ export class RtcClient {
     this.channel = null;
     this.callId = null;
     this.remote = null; // the assistant's voice (MediaStream)
+    this.endReason = ""; // why the server ended the session, if it said
     this.audio = new Audio(); // plays it; Web Audio only reads it for the orb
     this.audio.autoplay = true;
     this.onevent = () => {};
@@ -41,9 +45,10 @@ export class RtcClient {
     return this.channel !== null && this.channel.readyState === "open";
   }
 
-  // `mic`: the microphone's MediaStream, or null (receive only: the person types).
+  // `mic`: the microphone's MediaStream, or null (receive only: the person types);
+  // `resume`: the id of the session to continue (the secret may carry it too).
   // Resolves with session.created; rejects with a ConnectError.
-  async connect(secret, persona, mic) {
+  async connect(secret, persona, { mic = null, resume = null } = {}) {
     const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
     const track = mic && mic.getAudioTracks()[0];
@@ -60,6 +65,7 @@ export class RtcClient {
     await gathered(pc);
     const url = here("v1/realtime/calls");
     if (persona) url.searchParams.set("persona", persona);
+    if (resume) url.searchParams.set("resume", resume);
     const headers = { "content-type": "application/sdp" };
     if (secret) headers.authorization = `Bearer ${secret}`;
     let res;
@@ -81,11 +87,15 @@ export class RtcClient {
     await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
     return new Promise((resolve, reject) => {
       let started = false;
-      const giveUp = setTimeout(() => {
+      let refusal = null;
+      const fail = (err) => {
+        clearTimeout(giveUp);
         this.close();
-        reject(new ConnectError("unreachable", "The call did not connect (no route between " +
-          "this browser and the server: see the README's notes on NAT and ICE servers)."));
-      }, 15000);
+        reject(err);
+      };
+      const giveUp = setTimeout(() => fail(new ConnectError("unreachable", "The call did not " +
+        "connect (no route between this browser and the server: see the README's notes on " +
+        "NAT and ICE servers).")), 15000);
       channel.onmessage = (msg) => {
         let event;
         try {
@@ -93,6 +103,8 @@ export class RtcClient {
         } catch {
           return;
         }
+        if (event.type === "error" && !started) refusal = refusal || event.error;
+        if (event.type === "error" && event.error.code === "session_ended") this.endReason = event.error.message;
         if (!started && event.type === "session.created") {
           started = true;
           clearTimeout(giveUp);
@@ -100,14 +112,16 @@ export class RtcClient {
         }
         this.onevent(event);
       };
-      const dropped = (reason) => {
+      const dropped = () => {
         if (this.pc !== pc) return;
         this.close();
-        if (started) this.onclose({ reason });
+        if (started) this.onclose({ reason: this.endReason });
+        else fail(refusal ? new ConnectError("refused", `The server refused the call: ${refusal.message}`)
+          : new ConnectError("unreachable", UNREACHABLE));
       };
-      channel.onclose = () => dropped("");
+      channel.onclose = dropped;
       pc.onconnectionstatechange = () => {
-        if (pc.connectionState === "failed") dropped("the call's connection failed");
+        if (pc.connectionState === "failed") dropped();
       };
     });
   }

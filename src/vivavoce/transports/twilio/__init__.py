@@ -12,8 +12,8 @@ from vivavoce.transports.twilio.routes import PhoneCalls, twilio_routes
 
 
 def mount_twilio(app: FastAPI, runner: Runner, settings: Settings) -> PhoneCalls:
-    """The webhook and stream routes on `app`; every call ended when the server stops."""
+    """The webhook and stream routes on `app`; the app's lifespan ends every call
+    (`PhoneCalls.close`)."""
     calls = PhoneCalls()
     app.include_router(twilio_routes(runner, settings, calls))
-    app.router.on_shutdown.append(calls.close)
     return calls

@@ -31,6 +31,8 @@ WEBHOOK_PATH = "/v1/telephony/twilio/voice"
 STREAM_PATH = "/v1/telephony/twilio"
 # Twilio sends `connected` and `start` at once; a stream silent for longer is not Twilio.
 START_TIMEOUT_S = 10.0
+# How long shutting down waits for the calls it ended to close their sessions.
+SHUTDOWN_WAIT_S = 10.0
 # What a phone call's session starts with: the caller's words transcribed into the
 # conversation (nobody reads the events of a call: the log is where they are kept).
 PHONE_SESSION = {"type": "realtime", "audio": {"input": {"transcription": {
@@ -63,11 +65,24 @@ class PhoneCalls:
 
     def __init__(self) -> None:
         self.streams: dict[str, TwilioStream] = {}
+        self._idle = asyncio.Event()  # no call in progress
+        self._idle.set()
+
+    def add(self, call_sid: str, stream: TwilioStream) -> None:
+        self.streams[call_sid] = stream
+        self._idle.clear()
+
+    def remove(self, call_sid: str) -> None:
+        del self.streams[call_sid]
+        if not self.streams:
+            self._idle.set()
 
     async def close(self) -> None:
-        """Server shutdown: end every call."""
+        """Server shutdown: end every call, and let their sessions finish writing."""
         for stream in list(self.streams.values()):
             stream.end("the server is shutting down")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), SHUTDOWN_WAIT_S)
 
 
 def twilio_routes(runner: Runner, settings: Settings, calls: PhoneCalls) -> APIRouter:
@@ -119,7 +134,7 @@ def twilio_routes(runner: Runner, settings: Settings, calls: PhoneCalls) -> APIR
         context = Context(persona=params.get("persona") or None,
                           greeting=params.get("greeting") == "1", tools=("end_call",),
                           session=PHONE_SESSION)
-        calls.streams[start.call_sid] = stream
+        calls.add(start.call_sid, stream)
         metrics.PHONE_CALLS.inc()
         metrics.PHONE_ACTIVE.inc()
         stream.open()
@@ -130,7 +145,7 @@ def twilio_routes(runner: Runner, settings: Settings, calls: PhoneCalls) -> APIR
             log.exception("call %s failed", start.call_sid)
         finally:
             metrics.PHONE_ACTIVE.dec()
-            del calls.streams[start.call_sid]
+            calls.remove(start.call_sid)
             await stream.close()
 
     return router

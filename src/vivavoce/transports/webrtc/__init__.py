@@ -15,8 +15,8 @@ from vivavoce.transports.webrtc.routes import call_routes
 
 
 def mount_calls(app: FastAPI, runner: Runner, auth: Auth, settings: Settings) -> Calls:
-    """The call routes on `app`, CORS for the configured origins (so a page served
-    elsewhere may start calls), and every call ended when the server stops."""
+    """The call routes on `app` and CORS for the configured origins (so a page served
+    elsewhere may start calls); the app's lifespan ends every call (`Calls.close`)."""
     calls = Calls(runner, settings.ice_server_urls, settings.max_calls)
     app.include_router(call_routes(calls, auth))
     if settings.cors_origin_list:
@@ -24,5 +24,4 @@ def mount_calls(app: FastAPI, runner: Runner, auth: Auth, settings: Settings) ->
                            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
                            allow_headers=["Authorization", "Content-Type", "OpenAI-Beta"],
                            expose_headers=["Location"])
-    app.router.on_shutdown.append(calls.close)
     return calls

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 EVENTS_CHANNEL = "oai-events"
 # A call whose peer has not connected by then is given up.
 CONNECT_TIMEOUT_S = 30.0
+# How long a call the server ends waits for its last words (why) to reach the caller.
+FAREWELL_S = 5.0
 # Events held for a data channel not open yet, and unsent bytes on an open one: past
 # these the client is not reading, and the call ends rather than buffer without end.
 MAX_PENDING_EVENTS = 5000
@@ -83,6 +85,25 @@ class WebRTCCall(CallSide):
         self._playback.push(response_id, item_id, pcm)
 
     # ------------------------------------------------------------------ the call
+    async def say_ended(self, reason: str) -> None:
+        """The server ended the call's session: tell the caller why, as an `error` with
+        the code `session_ended` (a data channel closes without a reason), and give it
+        a moment to arrive (the channel may not even be open yet)."""
+        await self.send(ProtocolError("session_ended", reason).to_event())
+
+        def delivered() -> bool:  # or never will be: the caller is gone
+            channel = self._channel
+            if self.pc.connectionState in ("failed", "closed"):
+                return True
+            if channel is None or channel.readyState == "connecting":
+                return False
+            return channel.readyState != "open" or (not self._pending
+                                                    and channel.bufferedAmount == 0)
+
+        deadline = time.monotonic() + FAREWELL_S
+        while not delivered() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
     async def close(self) -> None:
         self.end("closed")
         self.speaker.stop()

@@ -12,9 +12,10 @@ from vivavoce import metrics
 from vivavoce.protocol import ids
 from vivavoce.runtime import Context, Runner
 from vivavoce.transports.webrtc.call import WebRTCCall
-from vivavoce.transports.webrtc.registry import CallRegistry, LiveCalls
 
 log = logging.getLogger(__name__)
+
+HUNG_UP = "hung up"
 
 
 class CallError(Exception):
@@ -51,19 +52,20 @@ def _check_offer(sdp: str) -> None:
 
 
 class Calls:
-    def __init__(self, runner: Runner, ice_servers: list[str], max_calls: int,
-                 registry: CallRegistry | None = None) -> None:
+    """This instance's calls, kept in the runner's call registry (`runner.calls`), which
+    every instance sharing the store reads."""
+
+    def __init__(self, runner: Runner, ice_servers: list[str], max_calls: int) -> None:
         self.runner = runner
         self.ice_servers = ice_servers
         self.max_calls = max_calls
-        self.registry = registry if registry is not None else LiveCalls()
         self._serving: set[asyncio.Task[None]] = set()
 
     async def start(self, offer: str, context: Context, dialect_beta: bool) -> WebRTCCall:
-        """Answer `offer` and serve a session on the call; the call (its answer is
-        `call.pc.localDescription`)."""
+        """Answer `offer` and serve a session on the call (a new one, or the one
+        `context` resumes); the call (its answer is `call.pc.localDescription`)."""
         _check_offer(offer)
-        if len(self.registry) >= self.max_calls:
+        if len(self.runner.calls) >= self.max_calls:
             raise CallError(503, "server_at_capacity",
                             f"This server is at its limit of {self.max_calls} calls; "
                             "try again later.")
@@ -80,7 +82,12 @@ class Calls:
             raise CallError(400, "invalid_offer",
                             f"The SDP offer could not be answered: {exc or type(exc).__name__}"
                             ) from None
-        self.registry.add(call)
+        # Registered under its session before answering, so a sideband asked of any
+        # instance finds it from the moment the caller knows its id.
+        context = await self.runner.claim(context)
+        session_id = context.resume or context.session_id
+        assert session_id is not None
+        await self.runner.calls.register(call.id, session_id, call)
         metrics.WEBRTC_CALLS.inc()
         task = asyncio.create_task(self._serve(call, context))
         self._serving.add(task)
@@ -91,19 +98,24 @@ class Calls:
         metrics.WEBRTC_ACTIVE.inc()
         try:
             ended = await self.runner.serve(call, context)
+            if ended is None and call.end_reason == HUNG_UP:
+                ended = HUNG_UP
             log.info("call %s ended: %s", call.id, ended or call.end_reason)
+            if ended is not None:  # the server ended it: the caller is told why
+                await call.say_ended(ended)
         except Exception:
             log.exception("call %s failed", call.id)
         finally:
             metrics.WEBRTC_ACTIVE.dec()
-            self.registry.remove(call.id)
+            await self.runner.calls.release(call.id)
             await call.close()
 
     def hangup(self, call_id: str) -> bool:
-        call = self.registry.get(call_id)
+        """End a call held here; False if this instance holds no such call."""
+        call = self.runner.calls.held(call_id)
         if call is None:
             return False
-        call.end("hung up")
+        call.end(HUNG_UP)
         return True
 
     async def close(self) -> None:

@@ -1,4 +1,5 @@
-"""What the user heard of an assistant answer cut off at a given sample."""
+"""What the user heard of an assistant answer cut off at a given sample (the session
+truncating an item, and the conversation log following it)."""
 
 from __future__ import annotations
 
