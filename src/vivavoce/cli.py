@@ -74,7 +74,8 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cors-origin", dest="cors_origins", action="append",
                    help="let pages from this origin call the API, e.g. https://app.example.org "
                    "(repeatable; VIVAVOCE_CORS_ORIGINS)")
-    p.add_argument("--max-calls", type=int, help="WebRTC calls held at once (default 32)")
+    p.add_argument("--max-calls", type=int, help="calls held at once, WebRTC and phone: past "
+                   "it new WebRTC calls are refused (default 32)")
     p.add_argument("--twilio-auth-token",
                    help="phone calls: your Twilio account's auth token; webhooks must then be "
                    "signed by Twilio and streams carry a per-call token (TWILIO_AUTH_TOKEN)")

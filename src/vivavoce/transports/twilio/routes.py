@@ -131,10 +131,14 @@ def twilio_routes(runner: Runner, settings: Settings, calls: PhoneCalls) -> APIR
         stream = TwilioStream(websocket, start, tool_state=lambda sid: (
             runner.sessions[sid].tools.state if sid in runner.sessions else None))
         params = start.parameters
-        context = Context(persona=params.get("persona") or None,
-                          greeting=params.get("greeting") == "1", tools=("end_call",),
-                          session=PHONE_SESSION)
+        context = await runner.claim(Context(
+            persona=params.get("persona") or None, greeting=params.get("greeting") == "1",
+            tools=("end_call",), session=PHONE_SESSION))
+        assert context.session_id is not None
         calls.add(start.call_sid, stream)
+        # In the one call registry under Twilio's call id, as WebRTC calls are under
+        # theirs: a sideband (`/v1/realtime?call_id=CA…`) or a hangup finds it.
+        await runner.calls.register(start.call_sid, context.session_id, stream)
         metrics.PHONE_CALLS.inc()
         metrics.PHONE_ACTIVE.inc()
         stream.open()
@@ -145,6 +149,7 @@ def twilio_routes(runner: Runner, settings: Settings, calls: PhoneCalls) -> APIR
             log.exception("call %s failed", start.call_sid)
         finally:
             metrics.PHONE_ACTIVE.dec()
+            await runner.calls.release(start.call_sid)
             calls.remove(start.call_sid)
             await stream.close()
 

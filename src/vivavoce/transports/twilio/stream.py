@@ -51,6 +51,7 @@ class TwilioStream(CallSide):
         self.stream_sid = start.stream_sid
         self.call_sid = start.call_sid
         self.session_id: str | None = None
+        self.session_opened = asyncio.Event()  # (the call registry's `HeldCall`)
         self.bad_messages = 0
         self._tool_state = tool_state
         self._clock = clock
@@ -73,6 +74,7 @@ class TwilioStream(CallSide):
         type_ = event["type"]
         if type_ == "session.created":
             self.session_id = event["session"]["id"]
+            self.session_opened.set()
         elif type_ == "response.created":
             self._responding = event["response"]["id"]
         elif type_ == "response.done":
