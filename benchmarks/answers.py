@@ -166,8 +166,13 @@ QUESTIONS = [
 @dataclass
 class Answer:
     question: Question
-    text: str
+    text: str  # what would be spoken
     ttft_s: float | None
+    calls: tuple[str, ...] = ()  # tools it called instead (never an answer here)
+
+    @property
+    def shown(self) -> str:
+        return " ".join([self.text, *(f"[calls {name}]" for name in self.calls)]).strip()
 
     @property
     def words(self) -> int:
@@ -175,7 +180,7 @@ class Answer:
 
     @property
     def right(self) -> bool:
-        if not re.search(self.question.accept, self.text, re.IGNORECASE):
+        if self.calls or not re.search(self.question.accept, self.text, re.IGNORECASE):
             return False
         return not self.question.one_word or self.words == 1
 
@@ -189,15 +194,15 @@ def ask(llm: LlamaLLM, instructions: str, question: Question) -> Answer:
     messages.append({"role": "user", "content": question.text})
     request = LLMRequest(messages, tools=registry.schemas(persona.tools), max_tokens=120)
     started = time.monotonic()
-    text, ttft = "", None
+    text, ttft, calls = "", None, []
     for chunk in llm.stream(request, threading.Event()):
         if isinstance(chunk, TextDelta | ToolCall) and ttft is None:
             ttft = time.monotonic() - started
         if isinstance(chunk, TextDelta):
             text += chunk.text
         elif isinstance(chunk, ToolCall):
-            text += f"[calls {chunk.name}]"
-    return Answer(question, text.strip(), ttft)
+            calls.append(chunk.name)
+    return Answer(question, text.strip(), ttft, tuple(calls))
 
 
 def _p95(values: list[float]) -> float:
@@ -212,7 +217,7 @@ def run(llm: LlamaLLM, runs: int, verbose: bool) -> dict[str, float]:
         answers.append(a)
         if verbose or not a.right or unspeakable(a.text) or a.words > 40:
             mark = "ok " if a.right else "BAD"
-            print(f"  {mark} [{a.question.kind}] {a.question.text!r} -> {a.text!r}", flush=True)
+            print(f"  {mark} [{a.question.kind}] {a.question.text!r} -> {a.shown!r}", flush=True)
     ttfts = [a.ttft_s for a in answers if a.ttft_s is not None]
     return {
         "accuracy": sum(a.right for a in answers) / len(answers),

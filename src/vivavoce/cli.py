@@ -75,7 +75,16 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="WebRTC: a STUN/TURN server for calls behind NAT, e.g. "
                    "stun:stun.example.org:3478 or turn:USER:PASSWORD@host:3478 (repeatable; "
                    "default none: host candidates only; VIVAVOCE_ICE_SERVERS, comma-separated)")
-    p.add_argument("--max-calls", type=int, help="WebRTC calls held at once (default 32)")
+    p.add_argument("--max-calls", type=int, help="calls held at once, WebRTC and phone: past "
+                   "it new WebRTC calls are refused (default 32)")
+    p.add_argument("--twilio-auth-token",
+                   help="phone calls: your Twilio account's auth token; webhooks must then be "
+                   "signed by Twilio and streams carry a per-call token (TWILIO_AUTH_TOKEN)")
+    p.add_argument("--public-url",
+                   help="phone calls: the https:// address Twilio reaches this server at "
+                   "(behind a TLS reverse proxy or tunnel), e.g. https://voice.example.org")
+    p.add_argument("--no-phone-greeting", dest="phone_greeting", action="store_false",
+                   default=None, help="phone calls: wait for the caller to speak first")
     p.add_argument("--log-level", help="debug, info, warning (default info)")
     limits = p.add_argument_group("limits and origins")
     limits.add_argument("--max-sessions", type=int,
@@ -153,7 +162,8 @@ def serve(args: argparse.Namespace) -> None:
             "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",
             "stt_timeout_s", "llm_timeout_s", "tts_timeout_s", "max_sessions",
             "max_sessions_per_key", "max_session_s", "send_backlog_s", "mint_per_minute",
-            "max_calls", "llm_temperature", "llm_repeat_penalty")
+            "max_calls", "llm_temperature", "llm_repeat_penalty", "twilio_auth_token",
+            "public_url", "phone_greeting")
     settings = Settings.from_env(**{k: getattr(args, k) for k in keys},
                                  **{k: ",".join(getattr(args, k)) if getattr(args, k) else None
                                     for k in ("ice_servers", "allowed_origins")})
@@ -188,6 +198,9 @@ def _banner(settings: Settings) -> str:
             f"  Realtime API:  ws://{url}/v1/realtime   "
             f"(openai SDK: base_url=http://{url}/v1)\n"
             f"  WebRTC calls:  POST http://{url}/v1/realtime/calls\n"
+            f"  phone (Twilio): voice webhook POST {settings.public_url or 'https://<public host>'}"
+            f"/v1/telephony/twilio/voice"
+            f"{'' if settings.twilio_auth_token else '   (unsigned: set --twilio-auth-token)'}\n"
             f"  auth:          {'API key required' if settings.api_key else 'open (local use)'}")
 
 

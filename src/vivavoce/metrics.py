@@ -21,6 +21,8 @@ BARGE_IN_SECONDS = Histogram(
 RESPONSES = Counter("vivavoce_responses_total", "Responses by final status", ["status"])
 WEBRTC_CALLS = Counter("vivavoce_webrtc_calls_total", "WebRTC calls answered")
 WEBRTC_ACTIVE = Gauge("vivavoce_webrtc_calls_active", "WebRTC calls in progress")
+PHONE_CALLS = Counter("vivavoce_phone_calls_total", "Phone calls (Twilio Media Streams) served")
+PHONE_ACTIVE = Gauge("vivavoce_phone_calls_active", "Phone calls in progress")
 RELAY_FORWARD_SECONDS = Histogram(
     "vivavoce_relay_forward_seconds", "Time an upstream event spends inside the relay, from "
     "its arrival to its delivery to the client",

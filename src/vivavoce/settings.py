@@ -105,6 +105,13 @@ class Settings:
     ice_servers: str = ""
     # WebRTC calls held at once; more are refused (503).
     max_calls: int = 32
+    # Phone calls (Twilio Media Streams): the account's auth token (TWILIO_AUTH_TOKEN) turns
+    # on signature checks of the voice webhook and per-call stream tokens; the public
+    # address Twilio reaches this server at (https://…), for the signatures and the
+    # stream URL; whether the persona greets the caller first.
+    twilio_auth_token: str | None = None
+    public_url: str | None = None
+    phone_greeting: bool = True
 
     @property
     def ice_server_urls(self) -> list[str]:
@@ -126,6 +133,8 @@ class Settings:
         for key in ("http_api_key", "upstream_api_key"):
             if key not in values and os.environ.get("OPENAI_API_KEY"):
                 values[key] = os.environ["OPENAI_API_KEY"]
+        if "twilio_auth_token" not in values and os.environ.get("TWILIO_AUTH_TOKEN"):
+            values["twilio_auth_token"] = os.environ["TWILIO_AUTH_TOKEN"]
         base = os.environ.get("OPENAI_BASE_URL")
         for stage in ("stt", "llm", "tts"):
             if base and f"{stage}_url" not in values:

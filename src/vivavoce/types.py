@@ -85,6 +85,8 @@ class ResponseRequest:
     max_output_tokens: int | None = None
     # Server-side instructions clients never see (e.g. the escape room's code).
     private_instructions: str = ""
+    # A fixed line to say instead of the model's answer (a phone call's greeting).
+    say: str | None = None
 
     def same_as(self, other: ResponseRequest) -> bool:
         """Whether `other` asks for exactly this response; ids only name, so they may differ."""

@@ -21,6 +21,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from vivavoce.bench.prompts import SPEECH_LEVEL
+from vivavoce.bench.waiting import until
 from vivavoce.runtime.playback import Playback
 from vivavoce.transports.webrtc.calls import ice_configuration
 from vivavoce.transports.webrtc.media import MicReader, SpeakerTrack
@@ -94,11 +95,7 @@ class CallClient:
 
     async def started_at(self, name: str, timeout: float = 30.0) -> float:
         """When the utterance's first frame was sent."""
-        async def poll() -> float:
-            while name not in self._started:
-                await asyncio.sleep(0.005)
-            return self._started[name]
-        return await asyncio.wait_for(poll(), timeout)
+        return await until(lambda: self._started.get(name), timeout)
 
     async def next(self, match: str | Any, timeout: float = 60.0) -> tuple[float, dict[str, Any]]:
         """The next server event of a type (or matching a predicate); when it came."""

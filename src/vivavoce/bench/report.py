@@ -73,7 +73,10 @@ def table(summary: dict[str, Any]) -> str:
             ("first audio sent (server)", summary["server_first_audio_s"])]
     rows += [(f"  {name}", s) for name, s in summary["stages"].items()]
     if summary["barge_in_s"]["n"]:
-        rows.append(("barge-in: speech → last audio", summary["barge_in_s"]))
+        # A phone call is cut by Twilio's `clear`; other calls by their last audio.
+        phone = summary["config"].get("transport") == "twilio"
+        rows.append((f"barge-in: speech → {'clear' if phone else 'last audio'}",
+                     summary["barge_in_s"]))
     lines = [f"{'ms':32} {'median':>7} {'p95':>7} {'min':>7} {'max':>7} {'n':>4}"]
     for label, s in rows:
         lines.append(f"{label:32} {_fmt(s['median'])} {_fmt(s['p95'])} {_fmt(s['min'])} "

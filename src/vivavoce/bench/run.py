@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from vivavoce.bench.call_user import CallUser
+from vivavoce.bench.phone_user import PhoneUser
 from vivavoce.bench.prompts import DEFAULT_PROMPTS, Prompt, load_wav, synthesize
 from vivavoce.bench.report import summarize, table, write
 from vivavoce.bench.user import Turn, User, idle_mic
@@ -24,10 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how many spoken prompts per user (default 20)")
     parser.add_argument("--wav", nargs="*", type=Path, help="use these WAV files as prompts")
     parser.add_argument("--users", type=int, default=1, help="concurrent sessions")
-    parser.add_argument("--transport", choices=["websocket", "webrtc"], default="websocket",
-                        help="talk over the Realtime WebSocket (default) or a WebRTC call "
+    parser.add_argument("--transport", choices=["websocket", "webrtc", "twilio"],
+                        default="websocket",
+                        help="talk over the Realtime WebSocket (default), a WebRTC call "
                         "(an aiortc caller: needs a network interface with an address; see "
-                        "scripts/in-netns.sh)")
+                        "scripts/in-netns.sh), or a phone call through a simulated Twilio "
+                        "Media Stream (signed with TWILIO_AUTH_TOKEN if set)")
     parser.add_argument("--idle-mics", type=int, default=0,
                         help="more sessions meanwhile, streaming a quiet room in real time "
                         "over the WebSocket")
@@ -86,9 +89,11 @@ async def _run_users(url: str, prompts: list[Prompt], users: int,
     mics = [asyncio.create_task(idle_mic(url, stop)) for _ in range(idle_mics)]
     if mics:
         await asyncio.sleep(2)  # all microphones open before anyone talks
+    http = url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
     if transport == "webrtc":
-        http = url.replace("ws://", "http://", 1).replace("wss://", "https://", 1)
         users_ = [CallUser(http, turn_detection=turn_detection) for _ in range(users)]
+    elif transport == "twilio":
+        users_ = [PhoneUser(http) for _ in range(users)]
     else:
         users_ = [User(url, turn_detection=turn_detection) for _ in range(users)]
     results = await asyncio.gather(*(u.run(prompts, barge_in) for u in users_),

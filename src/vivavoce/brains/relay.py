@@ -86,6 +86,11 @@ class RelayConnection:
         self.bridge.client_event(event)
         await self._flush()
 
+    async def greet(self, text: str) -> None:
+        # The upstream's model says it: the one way to make it speak first.
+        await self.handle({"type": "response.create", "response": {
+            "instructions": f"Greet the user with exactly these words: {text}"}})
+
     async def audio(self, pcm: np.ndarray) -> None:
         self.bridge.client_audio(pcm)
         await self._flush()

@@ -76,7 +76,8 @@ You can call these tools, described as JSON Schema:
 
 To call a tool, reply with exactly one JSON object and nothing else:
 {{"name": "<tool name>", "arguments": {{<arguments>}}}}
-Call a tool only when you need it to answer. Otherwise reply in plain spoken sentences.
+Call a tool only when you need it to answer. Otherwise answer from what you know, in plain \
+spoken sentences, without mentioning the tools.
 When a tool result arrives, use it to answer the user."""
 # The 1.5B model, told only that shape, answers "To get the weather, reply with...":
 # it calls reliably only with an example call per tool right before the user's turn
@@ -91,8 +92,8 @@ You have these tools, described as JSON Schema:
 You cannot know what the tools tell: when the user asks for it, reply with only the \
 tool's JSON call and no words, like this:
 {examples}
-For anything else, reply in plain spoken words. When a tool result arrives, say it to \
-the user in words."""
+For anything else, answer from what you know, in plain spoken words, and never mention \
+the tools. When a tool result arrives, say it to the user in words."""
 # Share of the first token's probability that must open a call (and, with examples,
 # be more than any single other token has).
 CALL_PROBABILITY = {False: 0.5, True: 0.3}

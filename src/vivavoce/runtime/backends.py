@@ -26,6 +26,9 @@ class Driver(Protocol):
 
     async def start(self) -> None: ...
 
+    async def greet(self, text: str) -> None:
+        """Say `text` first, as the assistant, before the client says anything."""
+
     async def handle(self, event: Event) -> None:
         """A client event (GA)."""
 

@@ -1,8 +1,8 @@
-"""Which instance holds which live WebRTC call: the one call registry, shared by every
-instance on the store.
+"""Which instance holds which live call (WebRTC, or a phone call's stream): the one call
+registry, shared by every instance on the store.
 
-The WebRTC transport registers each call as it answers it (`register`, with the id of
-the session the call will carry) and releases it when it ends (`release`). A sideband
+The WebRTC and phone transports register each call as they answer it (`register`, with
+the id of the session the call will carry) and release it when it ends (`release`). A sideband
 socket for a call, or a hangup, looks it up (`locate`): a call held here is joined or
 ended here (`held`: the call itself), one held by another instance is passed to it at
 its `address`. Calls held here are also remembered in memory, so they are found while
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class HeldCall(Protocol):
-    """A call as this instance holds it (the WebRTC transport's call)."""
+    """A call as this instance holds it (a WebRTC call, a phone call's stream)."""
 
     session_opened: asyncio.Event  # its session is open: a sideband may join it
 

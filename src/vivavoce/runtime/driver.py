@@ -34,7 +34,7 @@ from vivavoce.session.commands import (
 )
 from vivavoce.session.session import Session
 from vivavoce.tools import ToolContext, ToolRegistry
-from vivavoce.types import Event, Played, Send, Usage
+from vivavoce.types import Event, Played, ResponseRequest, Send, Usage
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,10 @@ class SessionDriver:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        await self.flush()
+
+    async def greet(self, text: str) -> None:
+        self.session.say(text, self._clock())
         await self.flush()
 
     async def handle(self, raw: str | bytes | Event) -> None:
@@ -163,8 +167,11 @@ class SessionDriver:
         elif isinstance(command, Respond):
             rid = command.request.response_id
             ahead = self._ahead.pop(rid, None)
-            outputs = ahead.outputs() if ahead else _timed(self.brain.respond(command.request),
-                                                          self._clock)
+            if command.request.say is not None:
+                outputs = _timed(self._say(command.request), self._clock)
+            else:
+                outputs = ahead.outputs() if ahead else _timed(
+                    self.brain.respond(command.request), self._clock)
             self._responses[rid] = self._spawn(self._respond(command, outputs))
         elif isinstance(command, RunTool):
             self._tool_tasks[command.call_id] = self._spawn(self._run_tool(command))
@@ -203,6 +210,17 @@ class SessionDriver:
             async for out in speech:
                 self.session.response_audio(rid, out.pcm, out.text, self._clock())
                 await self.flush()
+
+    async def _say(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:
+        """A fixed line as the response's output, spoken or written as it asks."""
+        assert request.say is not None
+        if request.modalities != ["audio"]:
+            yield TextDelta(request.say)
+            return
+        async with contextlib.aclosing(self.brain.speak(request.say, request.voice,
+                                                        request.speed)) as speech:
+            async for out in speech:
+                yield out
 
     async def _transcribe(self, command: Transcribe) -> None:
         seconds = len(command.audio) / INTERNAL_RATE

@@ -38,6 +38,8 @@ class Playback:
         self._response_played: dict[str, int] = {}
         self._dropped: set[str] = set()  # cleared responses: late audio is not played
         self._announced: set[str] = set()  # responses reported "playing"
+        # The response and item the last frame ended in (a phone line marks it).
+        self.last: tuple[str, str] | None = None
 
     @property
     def idle(self) -> bool:
@@ -76,15 +78,16 @@ class Playback:
             filled += take
             chunk.offset += take
             rid, item = chunk.response_id, chunk.item_id
+            self.last = (rid, item)
             self._item_played[item] = self._item_played.get(item, 0) + take
             self._response_played[rid] = self._response_played.get(rid, 0) + take
             if rid not in self._announced:
                 self._announced.add(rid)
-                reports.append(self._report("playing", rid, item))
+                reports.append(self.report("playing", rid, item))
             if chunk.offset == len(chunk.pcm):
                 self._queue.popleft()
                 if not any(c.response_id == rid for c in self._queue):
-                    reports.append(self._report("drained", rid, item))
+                    reports.append(self.report("drained", rid, item))
         return out, reports
 
     def clear(self) -> Played | None:
@@ -95,9 +98,10 @@ class Playback:
         self._dropped.update(chunk.response_id for chunk in self._queue)
         self._queue.clear()
         self._resamplers.clear()
-        return self._report("cleared", *cut) if cut else None
+        return self.report("cleared", *cut) if cut else None
 
-    def _report(self, state: str, response_id: str, item_id: str) -> Played:
+    def report(self, state: str, response_id: str, item_id: str) -> Played:
+        """How much of the item and of its response has been taken so far, at 24 kHz."""
         return Played(state, response_id, item_id,  # type: ignore[arg-type]
                       item_samples=int(self._item_played.get(item_id, 0) / self._ratio),
                       response_samples=int(self._response_played.get(response_id, 0)

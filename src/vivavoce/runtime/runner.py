@@ -146,6 +146,9 @@ class Runner:
             if opening.problem is not None:
                 await driver.reject(opening.problem)
             await driver.start()
+            # A resumed session's conversation is under way: no greeting again.
+            if context.greeting and opening.persona.greeting and opening.restored is None:
+                await driver.greet(opening.persona.greeting)
             return await _feed(transport.receive, driver, _first_of(
                 _ending(driver, live), outbound.done, self._expire(driver)))
         finally:

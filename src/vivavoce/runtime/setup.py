@@ -98,11 +98,13 @@ def open_session(settings: Settings, tools: ToolRegistry, context: Context,
         problem = ProtocolError("invalid_value", f"{exc.args[0]} Using '{settings.persona}'.",
                                 "persona")
     return Opening(session_id or ids.new_id("sess_"), settings, context, persona, problem,
-                   _server_tools(tools, persona))
+                   _server_tools(tools, persona, context))
 
 
-def _server_tools(tools: ToolRegistry, persona: Persona) -> list[dict[str, Any]]:
-    return tools.schemas(n for n in persona.tools if n in tools)
+def _server_tools(tools: ToolRegistry, persona: Persona,
+                  context: Context) -> list[dict[str, Any]]:
+    offered = dict.fromkeys((*persona.tools, *context.tools))
+    return tools.schemas(n for n in offered if n in tools)
 
 
 def resumed_session(settings: Settings, tools: ToolRegistry, context: Context,
@@ -110,5 +112,5 @@ def resumed_session(settings: Settings, tools: ToolRegistry, context: Context,
     """A stored session opening again on a new connection: its id, persona, config,
     tool state and items as they were."""
     persona = get_persona(record.persona)
-    return Opening(record.id, settings, context, persona, None, _server_tools(tools, persona),
-                   restored=record, items=items)
+    return Opening(record.id, settings, context, persona, None,
+                   _server_tools(tools, persona, context), restored=record, items=items)

@@ -41,6 +41,8 @@ class Context:
     model: str | None = None  # the model name to report (None: the server's)
     session: dict[str, Any] | None = None  # settings to start with (a client secret's)
     extensions: bool = False  # wants vivavoce's own events (turn spans)
+    greeting: bool = False  # the persona greets first, before the client says anything
+    tools: tuple[str, ...] = ()  # server tools offered beside the persona's (a phone's end_call)
     resume: str | None = None  # the id of a stored session to continue (`?resume=`)
     # A client secret minted for a new session names its id and resume token (hashed).
     session_id: str | None = None

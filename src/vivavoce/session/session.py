@@ -366,6 +366,16 @@ class Session:
         self._turns.adopt(draft.request, self._responses.next_spans)
         self._responses.start(draft)
 
+    def say(self, text: str, now: float = 0.0) -> None:
+        """Say a fixed line as the assistant, as a response of its own (a greeting);
+        nothing if a response is under way."""
+        self._out.now = now
+        if self._responses.active_id is not None:
+            return
+        draft = self._responses.draft(ce.ResponseParams(), self.config, self._decode_audio)
+        draft.request.say = text
+        self._responses.start(draft)
+
     def _on_response_cancel(self, event: ce.ResponseCancel) -> None:
         response_id = event.response_id
         active = self._responses.active_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .clock import get_time
 from .escape_room import unlock_door
+from .phone import end_call
 from .registry import ToolRegistry
 from .weather import TIMEOUT_S as _WEATHER_TIMEOUT_S
 from .weather import get_weather
@@ -14,3 +15,4 @@ registry = ToolRegistry()
 registry.tool(get_weather, timeout=_WEATHER_TIMEOUT_S + 2)
 registry.tool(get_time, timeout=2.0)
 registry.tool(unlock_door, timeout=2.0)
+registry.tool(end_call, timeout=2.0)

@@ -1,5 +1,5 @@
-"""The ASGI app: Realtime WebSocket, WebRTC calls and their sideband, client secrets,
-health, the web UI."""
+"""The ASGI app: Realtime WebSocket, WebRTC calls and their sideband, phone calls
+(Twilio), client secrets, health, the web UI."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ from vivavoce.transports.realtime_ws import deny_upgrade, realtime_endpoint
 from vivavoce.transports.resume_tokens import new_token, resume_request, rotate
 from vivavoce.transports.sessions_api import add_session_routes
 from vivavoce.transports.sideband import sideband_endpoint
+from vivavoce.transports.twilio import mount_twilio
 from vivavoce.transports.webrtc import mount_calls
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -73,7 +74,9 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
         try:
             yield
         finally:
-            await calls.close()  # their sessions write what they still hold first
+            # Their sessions write what they still hold first.
+            await calls.close()
+            await phone_calls.close()
             await runner.stop()
             await store.close()
 
@@ -90,6 +93,7 @@ def create_app(settings: Settings, brain: Brain | Relay, vad: VAD | None,
 
     calls = mount_calls(app, runner, auth, settings)
     app.state.calls = calls
+    app.state.phone_calls = phone_calls = mount_twilio(app, runner, settings)
 
     @app.websocket("/v1/realtime")
     async def realtime(websocket: WebSocket) -> None:

@@ -15,7 +15,6 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable
 
 import numpy as np
 from aiortc import RTCDataChannel, RTCPeerConnection
@@ -24,6 +23,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from vivavoce.audio.echo import EchoGate
 from vivavoce.protocol import beta
 from vivavoce.protocol.errors import ProtocolError, parse_event
+from vivavoce.runtime.inbox import CallSide
 from vivavoce.runtime.playback import Playback
 from vivavoce.transports.webrtc.media import FRAME_SAMPLES, RTP_RATE, MicReader, SpeakerTrack
 from vivavoce.types import ClientInput, Event, InputAudio, Played
@@ -45,32 +45,26 @@ APPEND_REFUSED = ("On a WebRTC call the microphone audio goes over the media tra
                   "input_audio_buffer.append is not accepted on the data channel.")
 
 
-class WebRTCCall:
+class WebRTCCall(CallSide):
     def __init__(self, call_id: str, pc: RTCPeerConnection, dialect_beta: bool = False) -> None:
+        super().__init__()
         self.id = call_id
         self.pc = pc
         self.beta = dialect_beta
         self.session_id: str | None = None
         self.session_opened = asyncio.Event()
-        self.end_reason: str | None = None
-        self._inbox: asyncio.Queue[ClientInput | None] = asyncio.Queue()
         self._channel: RTCDataChannel | None = None
         self._pending: list[str] = []
         self._playback = Playback(RTP_RATE, FRAME_SAMPLES)
         self._echo = EchoGate()
         self.speaker = SpeakerTrack(self._playback, self._on_frame)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._ended = False
         self._connected = asyncio.Event()
         pc.on("datachannel", self._on_datachannel)
         pc.on("track", self._on_track)
         pc.on("connectionstatechange", self._on_state)
-        self._spawn(self._give_up_unless_connected())
+        self._tasks.spawn(self._give_up_unless_connected())
 
     # ------------------------------------------------------------------ Transport
-    async def receive(self) -> ClientInput | None:
-        return await self._inbox.get()
-
     async def send(self, event: Event) -> None:
         type_ = event["type"]
         if type_ == "session.created" and self.session_id is None:
@@ -79,7 +73,7 @@ class WebRTCCall:
         elif type_ == "output_audio_buffer.cleared":
             cut = self._playback.clear()
             if cut is not None:
-                self._inbox.put_nowait(cut)
+                self._inbox.put(cut)
         elif type_ == "response.output_audio.done":
             self._playback.end_item(event["response_id"], event["item_id"])
         out = beta.server_to_beta(event) if self.beta else event
@@ -91,13 +85,6 @@ class WebRTCCall:
         self._playback.push(response_id, item_id, pcm)
 
     # ------------------------------------------------------------------ the call
-    def end(self, reason: str) -> None:
-        """The call is over (hangup, the peer left): the session ends with it."""
-        if not self._ended:
-            self._ended = True
-            self.end_reason = reason
-            self._inbox.put_nowait(None)
-
     async def say_ended(self, reason: str) -> None:
         """The server ended the call's session: tell the caller why, as an `error` with
         the code `session_ended` (a data channel closes without a reason), and give it
@@ -120,15 +107,8 @@ class WebRTCCall:
     async def close(self) -> None:
         self.end("closed")
         self.speaker.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         await self.pc.close()
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def _send_text(self, text: str) -> None:
         channel = self._channel
@@ -174,7 +154,7 @@ class WebRTCCall:
             self._send_text(text)
 
     def _on_message(self, message: str | bytes) -> None:
-        self._inbox.put_nowait(self._client_event(message))
+        self._inbox.put(self._client_event(message))
 
     def _client_event(self, message: str | bytes) -> ClientInput:
         if not isinstance(message, str):
@@ -192,7 +172,7 @@ class WebRTCCall:
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
-            self._spawn(self._listen(track))
+            self._tasks.spawn(self._listen(track))
 
     async def _listen(self, track: MediaStreamTrack) -> None:
         """The caller's microphone, frame by frame, to the session."""
@@ -211,10 +191,10 @@ class WebRTCCall:
                                 self.id)
                 continue
             if len(pcm):
-                self._inbox.put_nowait(InputAudio(pcm))
+                self._inbox.put(InputAudio(pcm))
 
     def _on_frame(self, pcm: np.ndarray, reports: list[Played]) -> None:
         if pcm.any():
             self._echo.played(pcm, time.monotonic())
         for report in reports:
-            self._inbox.put_nowait(report)
+            self._inbox.put(report)
