@@ -92,8 +92,8 @@ You have these tools, described as JSON Schema:
 You cannot know what the tools tell: when the user asks for it, reply with only the \
 tool's JSON call and no words, like this:
 {examples}
-For anything else, answer from what you know, in plain spoken words, and never mention \
-the tools. When a tool result arrives, say it to the user in words."""
+For anything else, reply in plain spoken words, without naming the tools. When a tool \
+result arrives, say it to the user in words."""
 # Share of the first token's probability that must open a call (and, with examples,
 # be more than any single other token has).
 CALL_PROBABILITY = {False: 0.5, True: 0.3}
