@@ -15,8 +15,7 @@ from dataclasses import dataclass
 _SPOKEN = (
     "Your words are spoken aloud: answer in one short sentence, two at most, with the "
     "answer first, the way a person would say it; no lists, markdown or emojis. If you "
-    "are not sure, say so. When the user asks for a form (one word, a number, yes or "
-    "no), give exactly that."
+    "are not sure, say so."
 )
 # The Enigma answers in riddles, not with the answer first.
 _SPOKEN_RIDDLES = (
