@@ -30,6 +30,7 @@ from vivavoce.runtime.backends import Backend, Driver
 from vivavoce.runtime.calls import CallRegistry
 from vivavoce.runtime.limits import Admission
 from vivavoce.runtime.live import LiveSession, LiveSessions
+from vivavoce.runtime.memory import give_back
 from vivavoce.runtime.outbound import Backlog
 from vivavoce.runtime.resume import (
     Instance,
@@ -161,6 +162,8 @@ class Runner:
             if self._open.get(live.id) is open_:
                 del self._open[live.id]
             open_.finished.set()
+            if not self.sessions:  # the last one gone: what it used goes back
+                give_back()
 
     async def claim(self, context: Context) -> Context:
         """`context` with the id of the session it will open settled ahead (a WebRTC
