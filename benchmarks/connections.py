@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import json
 import time
 
 import numpy as np
 import websockets
 
-from vivavoce.bench.server import rss_mb, spawned
+from vivavoce.bench.server import add_target_arguments, rss_mb, target
 
 AUDIO = base64.b64encode((np.sin(np.arange(4800) / 9) * 3000).astype("<i2").tobytes()).decode()
 
@@ -70,19 +69,12 @@ async def run(url: str, pid: int | None, cycles: int, turn_every: int, abrupt_ev
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", help="a running server (default: spawn one)")
-    parser.add_argument("--pid", type=int, help="the running server's process id, for RSS")
+    add_target_arguments(parser)
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument("--turn-every", type=int, default=10)
     parser.add_argument("--abrupt-every", type=int, default=7)
-    parser.add_argument("serve_flags", nargs="*", help="flags for the spawned server")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        if args.url:
-            url, pid = args.url, args.pid
-        else:
-            server = stack.enter_context(spawned(*args.serve_flags))
-            url, pid = server.url, server.pid
+    with target(args) as (url, pid):
         asyncio.run(run(url, pid, args.cycles, args.turn_every, args.abrupt_every))
 
 

@@ -31,7 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 from websockets.exceptions import ConnectionClosed
 
 from vivavoce.bench.mutations import examples, frame
-from vivavoce.bench.server import rss_mb, spawned
+from vivavoce.bench.server import add_target_arguments, rss_mb, target
 
 SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
 # How long the final turn may take: the model may still be busy with what the fuzzing set
@@ -167,20 +167,13 @@ async def fuzz(url: str, events: int, concurrency: int, per_session: int, seed: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--url", help="a running server (default: spawn one)")
-    parser.add_argument("--pid", type=int, help="the running server's process id, for RSS")
+    add_target_arguments(parser)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--concurrency", type=int, default=8, help="sessions at once")
     parser.add_argument("--per-session", type=int, default=500, help="events per session")
     parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument("serve_flags", nargs="*", help="flags for the spawned server")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        if args.url:
-            url, pid = args.url, args.pid
-        else:
-            server = stack.enter_context(spawned(*args.serve_flags))
-            url, pid = server.url, server.pid
+    with target(args) as (url, pid):
         before = rss_mb(pid) if pid else None
         started = time.monotonic()
         tally = asyncio.run(fuzz(url, args.events, args.concurrency, args.per_session,

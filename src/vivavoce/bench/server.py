@@ -3,6 +3,7 @@ loopback port (so its memory is its own), and how much memory it holds."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import socket
 import subprocess
@@ -63,3 +64,21 @@ def spawned(*flags: str, ready_s: float = 600.0) -> Iterator[Spawned]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--url`/`--pid` for a running server, or flags for one to spawn."""
+    parser.add_argument("--url", help="a running server (default: spawn one)")
+    parser.add_argument("--pid", type=int, help="the running server's process id, for RSS")
+    parser.add_argument("serve_flags", nargs="*", help="flags for the spawned server")
+
+
+@contextlib.contextmanager
+def target(args: argparse.Namespace) -> Iterator[tuple[str, int | None]]:
+    """(url, pid) of the server `add_target_arguments` named: the running one (pid None
+    unless given: no RSS then), or one spawned for the block."""
+    if args.url:
+        yield args.url, args.pid
+        return
+    with spawned(*args.serve_flags) as server:
+        yield server.url, server.pid

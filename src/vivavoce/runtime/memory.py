@@ -8,14 +8,13 @@ last session has gone returns it.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import ctypes.util
-import logging
-
-log = logging.getLogger(__name__)
+from collections.abc import Callable
 
 
-def _libc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+def _libc_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
     try:
         return ctypes.CDLL(name).malloc_trim if name else None
@@ -26,7 +25,8 @@ def _libc_trim() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
 _TRIM = _libc_trim()
 
 
-def give_back() -> None:
-    """Return the heaps' free memory to the system (a few ms; nothing where not glibc)."""
+async def give_back() -> None:
+    """Return the heaps' free memory to the system: off the event loop, since walking a
+    model server's heaps takes a while (nothing where not glibc)."""
     if _TRIM is not None:
-        _TRIM(0)
+        await asyncio.to_thread(_TRIM, 0)

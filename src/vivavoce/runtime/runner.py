@@ -163,7 +163,7 @@ class Runner:
                 del self._open[live.id]
             open_.finished.set()
             if not self.sessions:  # the last one gone: what it used goes back
-                give_back()
+                await give_back()
 
     async def claim(self, context: Context) -> Context:
         """`context` with the id of the session it will open settled ahead (a WebRTC
