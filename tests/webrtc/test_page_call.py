@@ -18,7 +18,7 @@ import numpy as np
 from tests.helpers import silence
 from tests.web.conftest import debug, open_page, shot, wait_until, write_wav
 from tests.web.test_conversation import STORY, STORYTELLER, last_of
-from vivavoce.bench.wer import wer, words
+from vivavoce.bench.wer import cer, wer, words
 from vivavoce.transports.webrtc.media import MicReader
 
 RECORD = """() => {
@@ -110,10 +110,12 @@ def test_a_call_from_the_page_is_heard_answered_and_cut_by_the_server(
     # What the page recorded, transcribed back: the item says what was heard, give or take
     # a word, and what the browser still had buffered at the cut (a few more on a machine
     # so busy that its jitter buffer grows).
-    # Words counted as the WER counts them ("far-off" is two, as Whisper writes it).
+    # Words counted as the WER counts them ("far-off" is two, as Whisper writes it). The
+    # content is compared by characters: tiny.en on a browser's Opus recording mishears
+    # sounds ("land" as "line"), which a word count punishes as if the text differed.
     back = transcribe(recording[start:])
     assert -1 <= len(words(back)) - len(words(kept)) <= 4, (back, kept)
-    assert wer(kept, " ".join(words(back)[:len(words(kept))])) <= 0.35, (back, kept)
+    assert cer(kept, " ".join(words(back)[:len(words(kept))])) <= 0.3, (back, kept)
     full = next(e for e in debug(page, "log") if e["type"] == "response.done")["response"]
     assert len(kept) < len(full["output"][0]["content"][0]["transcript"])  # it was cut
     assert "cut" in page.get_attribute(f'li.msg.assistant[data-item-id="{item["id"]}"]',
