@@ -12,9 +12,12 @@ from collections import deque
 
 import numpy as np
 
-# How loud echo may come back, relative to the voice played (-10 dB): an echo
-# canceller leaves far less, a voice near the microphone is far more.
-ECHO_COUPLING = 0.3
+# How loud echo may come back, relative to the loudest voice played (-20 dB): an echo
+# canceller leaves less than that, a voice near the microphone is far more. A stricter
+# guard (-10 dB) silenced the first 80 ms of a user talking over the answer (the soft
+# start of a word is quieter than the answer's loudest vowel), which cost the VAD a
+# frame of its ramp: 32 ms more of the assistant talking over the user.
+ECHO_COUPLING = 0.1
 # How long after a frame is played its echo may come back (playout, capture, network).
 ECHO_WINDOW_S = 0.6
 

@@ -25,7 +25,13 @@ from vivavoce.protocol import beta
 from vivavoce.protocol.errors import ProtocolError, parse_event
 from vivavoce.runtime.inbox import CallSide
 from vivavoce.runtime.playback import Playback
-from vivavoce.transports.webrtc.media import FRAME_SAMPLES, RTP_RATE, MicReader, SpeakerTrack
+from vivavoce.transports.webrtc.media import (
+    FRAME_SAMPLES,
+    RTP_RATE,
+    MicReader,
+    SpeakerTrack,
+    hold_less_audio,
+)
 from vivavoce.types import ClientInput, Event, InputAudio, Played
 
 log = logging.getLogger(__name__)
@@ -172,6 +178,7 @@ class WebRTCCall(CallSide):
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
+            hold_less_audio(self.pc, track)
             self._tasks.spawn(self._listen(track))
 
     async def _listen(self, track: MediaStreamTrack) -> None:

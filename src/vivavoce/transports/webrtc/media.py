@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import av
 import numpy as np
+from aiortc import RTCPeerConnection
+from aiortc.jitterbuffer import JitterBuffer
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from vivavoce.audio.formats import INTERNAL_RATE
@@ -20,6 +22,23 @@ FRAME_SAMPLES = 960  # 20 ms
 # A speaker that fell this far behind its clock (a stalled loop) starts its clock anew
 # rather than rushing out a burst of late frames.
 MAX_LAG_S = 0.1
+
+
+# aiortc holds an audio packet until 4 more have arrived (80 ms) before decoding it. On a
+# call whose network is a LAN that is pure delay on every word the caller says, and on a
+# barge-in it is 80 ms more of the assistant talking over them; one frame of reorder
+# room is what a browser's jitter buffer keeps on such a link.
+JITTER_PREFETCH = 1
+
+
+def hold_less_audio(pc: RTCPeerConnection, track: MediaStreamTrack) -> None:
+    """Give the receiver of `track` a jitter buffer that holds JITTER_PREFETCH frames
+    (called from the `track` event, before any packet has arrived). aiortc offers no
+    setting for it, hence its private attribute."""
+    for receiver in pc.getReceivers():
+        if receiver.track is track:
+            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(  # type: ignore[attr-defined]
+                capacity=16, prefetch=JITTER_PREFETCH)
 
 
 class MicReader:
