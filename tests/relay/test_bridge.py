@@ -18,7 +18,7 @@ from vivavoce.brains.relay_bridge import (
     RunServerTool,
 )
 from vivavoce.store import ConversationLog
-from vivavoce.types import Ending
+from vivavoce.types import Ending, Played
 
 CLOCK = {"type": "function", "name": "get_time", "description": "Time now.",
          "parameters": {"type": "object", "properties": {}}}
@@ -250,3 +250,88 @@ def test_tools_of_any_shape_from_the_client_are_passed_on_not_choked_on():
     _, to_upstream, _ = bridge.drain()
     assert to_upstream[-1]["session"]["tools"] == [
         {"type": "function", "name": ["not", "a", "name"]}]
+
+
+# ---------------------------------------------------------------- server playback (WebRTC)
+def answer(bridge: RelayBridge, response_id: str, samples: int, fmt: str = "audio/pcm") -> None:
+    """The upstream's spoken answer: created, its audio in one delta (in `fmt`)."""
+    bridge.upstream_event({"type": "response.created", "event_id": "u20", "response": {
+        "id": response_id, "object": "realtime.response", "status": "in_progress",
+        "output": [], "audio": {"output": {"format": {"type": fmt}}}}})
+    width, rate = (2, 24000) if fmt == "audio/pcm" else (1, 8000)
+    audio = bytes(samples * rate // 24000 * width)
+    bridge.upstream_event({"type": "response.output_audio.delta", "event_id": "u21",
+                           "response_id": response_id, "item_id": "item_a",
+                           "output_index": 0, "content_index": 0,
+                           "delta": base64.b64encode(audio).decode()})
+
+
+def played(state: str, samples: int, response_id: str = "resp_1") -> Played:
+    return Played(state, response_id, "item_a", samples, samples)  # type: ignore[arg-type]
+
+
+def types_of(events: list[dict]) -> list[str]:
+    return [e["type"] for e in events]
+
+
+def test_a_relayed_answer_played_here_starts_and_stops_the_output_buffer():
+    bridge, _ = opened(server_playback=True)
+    client_sees(bridge)
+    answer(bridge, "resp_1", 24000, "audio/pcmu")  # one second, as G.711
+    assert "output_audio_buffer.started" not in types_of(client_sees(bridge))
+    bridge.played(played("playing", 960))
+    (started,) = client_sees(bridge)
+    assert started["type"] == "output_audio_buffer.started"
+    assert started["response_id"] == "resp_1"
+    bridge.played(played("drained", 12000))  # half of it: not the end
+    bridge.upstream_event(done("resp_1"))
+    assert types_of(client_sees(bridge)) == ["response.done"]
+    bridge.played(played("drained", 24000))
+    assert types_of(client_sees(bridge)) == ["output_audio_buffer.stopped"]
+
+
+def test_the_upstream_hearing_the_user_cuts_playback_here_and_truncates_upstream():
+    bridge, _ = opened(server_playback=True)
+    answer(bridge, "resp_1", 48000)
+    bridge.played(played("playing", 960))
+    client_sees(bridge)
+    bridge.upstream_event({"type": "input_audio_buffer.speech_started", "event_id": "u22",
+                           "audio_start_ms": 900, "item_id": "item_u"})
+    events = client_sees(bridge)
+    assert types_of(events) == ["input_audio_buffer.speech_started",
+                                "output_audio_buffer.cleared"]
+    assert events[1]["response_id"] == "resp_1"
+    # The transport flushed and says what was heard: upstream keeps that much.
+    bridge.played(played("cleared", 12000))
+    _, to_upstream, _ = bridge.drain()
+    assert to_upstream == [{"type": "conversation.item.truncate", "item_id": "item_a",
+                            "content_index": 0, "audio_end_ms": 500}]
+
+
+def test_without_interrupt_response_the_users_voice_does_not_cut_the_answer():
+    bridge, _ = opened(server_playback=True)
+    bridge.client_event({"type": "session.update", "session": {"type": "realtime", "audio": {
+        "input": {"turn_detection": {"type": "server_vad", "interrupt_response": False}}}}})
+    answer(bridge, "resp_1", 48000)
+    bridge.played(played("playing", 960))
+    client_sees(bridge)
+    bridge.upstream_event({"type": "input_audio_buffer.speech_started", "event_id": "u22",
+                           "audio_start_ms": 900, "item_id": "item_u"})
+    assert types_of(client_sees(bridge)) == ["input_audio_buffer.speech_started"]
+
+
+def test_the_clients_clear_is_done_here_not_sent_to_an_upstream_that_plays_nothing():
+    bridge, _ = opened(server_playback=True)
+    bridge.drain()
+    bridge.client_event({"type": "output_audio_buffer.clear", "event_id": "evt_c1"})
+    (error,), to_upstream, _ = bridge.drain()
+    validate_ga(error)
+    assert error["error"]["code"] == "output_audio_buffer_not_active"
+    assert error["error"]["event_id"] == "evt_c1" and to_upstream == []
+    answer(bridge, "resp_1", 48000)
+    client_sees(bridge)
+    bridge.client_event({"type": "output_audio_buffer.clear", "event_id": "evt_c2"})
+    to_client, to_upstream, _ = bridge.drain()
+    assert types_of(to_client) == ["output_audio_buffer.cleared"]
+    # The answer still in progress upstream is stopped too.
+    assert types_of(to_upstream) == ["response.cancel"]

@@ -22,7 +22,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from vivavoce import metrics
-from vivavoce.audio.formats import duration_ms
 from vivavoce.brains.relay_bridge import (
     CancelServerTool,
     EndSession,
@@ -100,12 +99,8 @@ class RelayConnection:
         await self._send(err.to_event(client_event_id))
 
     async def played(self, report: Played) -> None:
-        """Playback on this server's side was cut: upstream keeps only what was heard."""
-        if report.state == "cleared":
-            self.bridge.client_event({"type": "conversation.item.truncate",
-                                      "item_id": report.item_id, "content_index": 0,
-                                      "audio_end_ms": duration_ms(report.item_samples)})
-            await self._flush()
+        self.bridge.played(report)
+        await self._flush()
 
     async def ended(self) -> str | None:
         """Wait until the relay ends the session itself; why (None: the upstream side

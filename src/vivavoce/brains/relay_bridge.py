@@ -10,7 +10,10 @@ What the bridge adds to a plain proxy:
   upstream model calls them (unless the client declared a tool of the same name);
 - a conversation log, replayed into a fresh upstream session after a drop, with the
   session config, while the client's events wait;
-- token usage summed per session, with an optional cap.
+- token usage summed per session, with an optional cap;
+- on a transport that plays the audio itself (WebRTC), the `output_audio_buffer.*`
+  events, and the cut when the upstream hears the user talk over its answer (an
+  upstream on a WebSocket leaves playback to its client: here, that is this server).
 Events the relay causes upstream (its session.updates, replayed items) are answered
 upstream like any other; those answers are not the client's business and are dropped.
 """
@@ -27,12 +30,13 @@ from typing import Any
 
 import numpy as np
 
-from vivavoce.audio.formats import FORMATS, Encoder
+from vivavoce.audio.formats import FORMATS, INTERNAL_RATE, Encoder, duration_ms
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
+from vivavoce.protocol.output_buffer import OutputBuffer, nothing_to_clear, response_format
 from vivavoce.store.log import ConversationLog
 from vivavoce.tools import offer
-from vivavoce.types import Ending, Event, Usage
+from vivavoce.types import Ending, Event, Played, Usage
 
 # The event_id prefix of everything the relay itself sends upstream.
 OWN_PREFIX = "evt_relay_"
@@ -86,9 +90,11 @@ def _error(code: str, message: str, type_: str = "server_error") -> Event:
 
 class RelayBridge:
     def __init__(self, *, log: ConversationLog, server_tools: list[dict[str, Any]],
-                 session: dict[str, Any], usage_cap: int | None = None) -> None:
+                 session: dict[str, Any], usage_cap: int | None = None,
+                 server_playback: bool = False) -> None:
         """`session` is the session.update body the upstream session starts with (the
-        persona's instructions, any client-secret settings); server tools are added."""
+        persona's instructions, any client-secret settings); server tools are added.
+        `server_playback`: the client's transport plays the audio and reports it."""
         self.log = log
         self.usage = Usage()
         self._server_tools = {t["name"]: t for t in server_tools}
@@ -115,6 +121,8 @@ class RelayBridge:
         self._commands: list[Command] = []
         # The upstream session's input audio format, for audio that came without JSON.
         self._input_encoder = Encoder(FORMATS["audio/pcm"])
+        self._output = OutputBuffer(self._emit) if server_playback else None
+        self._formats: dict[str, str] = {}  # response id → its audio's wire format
 
     # ------------------------------------------------------------------ outputs
     def drain(self) -> tuple[list[Event], list[Event], list[Command]]:
@@ -132,6 +140,9 @@ class RelayBridge:
 
     def _tell_client(self, event: Event) -> None:
         self._to_client.append(event)
+
+    def _emit(self, type_: str, **fields: Any) -> None:
+        self._tell_client({"type": type_, "event_id": ids.event_id(), **fields})
 
     # ------------------------------------------------------------------ tools
     def _tools(self) -> list[dict[str, Any]]:
@@ -221,6 +232,9 @@ class RelayBridge:
             event = {**event, "response": {**event["response"], "tools": tools}}
         elif type_ == "response.cancel":
             self._cancel_tools()
+        elif type_ == "output_audio_buffer.clear" and self._output is not None:
+            self._clear_output(event)
+            return
         self._to_upstream.append(event)
 
     def client_audio(self, pcm: np.ndarray) -> None:
@@ -229,6 +243,54 @@ class RelayBridge:
         if data:
             self.client_event({"type": "input_audio_buffer.append",
                                "audio": base64.b64encode(data).decode()})
+
+    # ------------------------------------------------------------------ server playback
+    def played(self, report: Played) -> None:
+        """What the transport has played; a cut keeps upstream only what was heard."""
+        if report.state == "cleared":
+            self.client_event({"type": "conversation.item.truncate",
+                               "item_id": report.item_id, "content_index": 0,
+                               "audio_end_ms": duration_ms(report.item_samples)})
+        elif self._output is not None:
+            self._output.played(report)
+
+    def _clear_output(self, event: Event) -> None:
+        assert self._output is not None
+        active = self._active.get("id") if self._active else None
+        if active is None and not self._output.holding:
+            event_id = event.get("event_id")
+            self._tell_client(nothing_to_clear().to_event(
+                event_id if isinstance(event_id, str) else None))
+            return
+        if active is not None:
+            self._send_own({"type": "response.cancel"})
+        if not self._output.clear():
+            self._emit("output_audio_buffer.cleared", response_id=active)
+
+    def _follow_playback(self, type_: str, event: Event) -> None:
+        """The upstream's answer as the transport will play it."""
+        assert self._output is not None
+        if type_ == "response.created":
+            self._formats[(event.get("response") or {}).get("id", "")] = response_format(event)
+        elif type_ == "response.output_audio.delta" and isinstance(event.get("delta"), str):
+            fmt = FORMATS.get(self._formats.get(event.get("response_id", ""), ""),
+                              FORMATS["audio/pcm"])
+            width = 2 if fmt.type == "audio/pcm" else 1
+            samples = len(base64.b64decode(event["delta"])) // width * INTERNAL_RATE // fmt.rate
+            self._output.made(event.get("response_id", ""), samples)
+        elif type_ == "response.done":
+            rid = (event.get("response") or {}).get("id", "")
+            self._formats.pop(rid, None)
+            self._output.finished(rid)
+        elif type_ == "input_audio_buffer.speech_started" and self._interrupts():
+            self._output.clear()  # the upstream cancels its answer; the unplayed rest goes
+
+    def _interrupts(self) -> bool:
+        """Whether the user's voice cuts the answer (the turn detection's default)."""
+        audio = self._session.get("audio")
+        detection = ((audio or {}).get("input") or {}).get("turn_detection") \
+            if isinstance(audio, dict) else None
+        return not isinstance(detection, dict) or detection.get("interrupt_response") is not False
 
     # ------------------------------------------------------------------ upstream → client
     def upstream_event(self, event: Event) -> None:
@@ -267,6 +329,8 @@ class RelayBridge:
         elif type_ == "input_audio_buffer.speech_started":
             self._cancel_tools()  # the user speaks over a tool's turn: drop the tool
         self._tell_client(event)
+        if self._output is not None:
+            self._follow_playback(type_, event)
         if type_ == "response.done":
             self._response_done(event.get("response") or {})
 

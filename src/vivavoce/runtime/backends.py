@@ -91,7 +91,8 @@ class RelayBackend:
 
     def open(self, opening: Opening, live: LiveSession) -> RelayConnection:
         bridge = RelayBridge(log=live.log, server_tools=opening.server_tools,
-                             session=opening.upstream_session(), usage_cap=self.relay.usage_cap)
+                             session=opening.upstream_session(), usage_cap=self.relay.usage_cap,
+                             server_playback=opening.context.server_playback)
         return RelayConnection(self.relay, bridge, live.publish, opening.tools)
 
 

@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from vivavoce.protocol.output_buffer import response_format
 from vivavoce.types import Ending, Event
 
 # Bytes of one millisecond of audio in each wire format (PCM16 at 24 kHz, G.711 at 8 kHz).
@@ -30,13 +31,6 @@ class Backlog:
 
 class ClientGone(Exception):
     """A transport's client is no longer there to send to (raised by `Transport.send`)."""
-
-
-def response_format(event: Event) -> str:
-    """The audio format of the response a `response.created` announces (a relayed
-    upstream may leave it out: then it is the default)."""
-    output = ((event.get("response") or {}).get("audio") or {}).get("output") or {}
-    return (output.get("format") or {}).get("type", "audio/pcm")
 
 
 class Outbound:

@@ -26,12 +26,12 @@ from vivavoce.engines.base import VAD
 from vivavoce.protocol import client_events as ce
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError, parse_event, server_error
+from vivavoce.protocol.output_buffer import OutputBuffer, nothing_to_clear
 from vivavoce.session import items as item_rules
 from vivavoce.session.commands import Command, Prefill, Purpose, Transcribe
 from vivavoce.session.config import SessionConfig, apply_update
 from vivavoce.session.conversation import Conversation
 from vivavoce.session.outbox import Outbox
-from vivavoce.session.output_buffer import OutputBuffer
 from vivavoce.session.responses import Responses
 from vivavoce.session.spans import Spans
 from vivavoce.session.speculation import Speculation
@@ -81,7 +81,7 @@ class Session:
                                     on_finished=self._answer_finished)
         self._turns = TurnTaking(self._out, self, vad, self.config.audio.input.turn_detection,
                                  speculative_stt)
-        self._output = OutputBuffer(self._out) if server_playback else None
+        self._output = OutputBuffer(self._out.emit) if server_playback else None
         self._out.emit("session.created", session=self.config.wire())
         self._out.emit("conversation.created", conversation={
             "id": self.conversation.id, "object": "realtime.conversation"})
@@ -390,8 +390,7 @@ class Session:
         active = self._responses.active_id
         holding = self._output.holding if self._output is not None else []
         if active is None and not holding:
-            raise ProtocolError("output_audio_buffer_not_active",
-                                "There is no assistant audio being produced or played to clear.")
+            raise nothing_to_clear()
         if active is not None:
             self._responses.cancel("client_cancelled")
         if self._output is None or not self._output.clear():
