@@ -13,6 +13,8 @@ from tests.fakes import FakeBrain, FakePlayer, Wait, speech, until, voice
 from tests.helpers import silence
 from tests.runtime.test_runner import leave, open_session, runner_for, text_turn
 from vivavoce.runtime.playback import Playback
+from vivavoce.runtime.transport import Context
+from vivavoce.session.spans import SPANS_EVENT
 
 WORDS = [speech("One two three. ", 500), speech("Four five six. ", 500),
          speech("Seven eight nine.", 500)]
@@ -122,4 +124,28 @@ async def test_cancel_then_clear_stops_an_answer_still_being_made():
     assert error["code"] == "output_audio_buffer_not_active"
     assert error["event_id"] == "evt_again"
     wait.go()
+    await leave(client, served)
+
+
+async def test_the_spans_of_an_answer_made_before_it_plays_hold_when_it_began_to_play():
+    client = PlayingTransport()
+    client, served = await open_session(runner_for(FakeBrain(scripts=[WORDS, WORDS])), client,
+                                        Context(extensions=True))
+    text_turn(client, "Count.")
+    done = (await client.wait_for("response.done"))["response"]
+    assert not client.of_type(SPANS_EVENT)  # made, but not a frame of it played yet
+    client.tick()
+    spans = await client.wait_for(SPANS_EVENT)
+    assert spans["response_id"] == done["id"]
+    assert 0 <= spans["spans"]["first_audio"] <= spans["spans"]["first_played"]
+    client.tick(80)
+    await client.wait_for("output_audio_buffer.stopped")
+    # An answer cut before any of it played still reports its spans, without the moment.
+    text_turn(client, "Count again.")
+    second = (await client.wait_for(lambda e: e["type"] == "response.done"
+                                    and e["response"]["id"] != done["id"]))["response"]
+    client.put({"type": "output_audio_buffer.clear"})
+    later = await client.wait_for(lambda e: e["type"] == SPANS_EVENT
+                                  and e["response_id"] == second["id"])
+    assert "first_audio" in later["spans"] and "first_played" not in later["spans"]
     await leave(client, served)

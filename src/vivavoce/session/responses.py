@@ -90,9 +90,11 @@ class _Response:
 class Responses:
     def __init__(self, out: Outbox, conversation: Conversation, *,
                  server_tools: list[dict[str, Any]], private_instructions: str,
-                 on_finished: Callable[[str, int], None]) -> None:
+                 on_finished: Callable[[str, int], None],
+                 server_playback: bool = False) -> None:
         """`on_finished(response_id, played_ms)` is told how long the audio of each
-        finished response lasts."""
+        finished response lasts. `server_playback`: the transport plays the audio and
+        reports it (`mark(..., "first_played")`)."""
         self._out = out
         self._conversation = conversation
         # Tools this server runs itself, offered to the model beside the client's.
@@ -105,6 +107,9 @@ class Responses:
         self._assistant_audio: dict[str, Segments] = {}
         # Moments of the turn in the making, handed to the response it starts.
         self.next_spans = Spans()
+        self._server_playback = server_playback
+        # Finished responses whose audio has not begun to play: their spans wait for it.
+        self._unplayed: dict[str, tuple[_Response, str]] = {}
 
     # ------------------------------------------------------------------ state
     @property
@@ -266,8 +271,17 @@ class Responses:
 
     def mark(self, response_id: str, name: str, at: float) -> None:
         response = self._get(response_id)
+        if response is None and response_id in self._unplayed:
+            response = self._unplayed[response_id][0]
         if response is not None:
             response.spans.mark(name, at)
+        if name == "first_played" and response_id in self._unplayed:
+            self._send_spans(*self._unplayed.pop(response_id))
+
+    def never_played(self, response_id: str) -> None:
+        """The response's audio was cleared before a frame of it played."""
+        if response_id in self._unplayed:
+            self._send_spans(*self._unplayed.pop(response_id))
 
     def text(self, response_id: str, delta: str) -> None:
         response = self._get(response_id)
@@ -377,12 +391,21 @@ class Responses:
             # A stopped turn stops everything it set going, earlier tool calls included.
             self.cancel_tools()
         response.spans.mark("done", self._out.now)
-        # An extension event: the runner forwards it only to clients that asked.
-        self._out.emit(SPANS_EVENT, response_id=response.id, status=status,
-                       spans=response.spans.relative())
+        if self._server_playback and "first_audio" in response.spans.marks \
+                and "first_played" not in response.spans.marks:
+            # A short answer can be made before its first frame plays: its spans go out
+            # once that is known, so they hold the moment the caller began to hear it.
+            self._unplayed[response.id] = (response, status)
+        else:
+            self._send_spans(response, status)
         self._on_finished(response.id, sum(duration_ms(s[1] - s[0])
                                            for item in response.obj["output"]
                                            for s in self._assistant_audio.get(item["id"], [])))
+
+    def _send_spans(self, response: _Response, status: str) -> None:
+        # An extension event: the runner forwards it only to clients that asked.
+        self._out.emit(SPANS_EVENT, response_id=response.id, status=status,
+                       spans=response.spans.relative())
 
     # ------------------------------------------------------------------ server tools
     def tool_result(self, call_id: str, output: str) -> bool:

@@ -78,7 +78,8 @@ class Session:
         self._responses = Responses(self._out, self.conversation,
                                     server_tools=server_tools or [],
                                     private_instructions=private_instructions,
-                                    on_finished=self._answer_finished)
+                                    on_finished=self._answer_finished,
+                                    server_playback=server_playback)
         self._turns = TurnTaking(self._out, self, vad, self.config.audio.input.turn_detection,
                                  speculative_stt)
         self._output = OutputBuffer(self._out.emit) if server_playback else None
@@ -205,8 +206,7 @@ class Session:
     def interrupt(self, speech_start: float) -> None:
         self._responses.barge_in(speech_start)
         self._responses.cancel_tools()
-        if self._output is not None:
-            self._output.clear()  # the transport stops playing and says what was heard
+        self._clear_output()  # the transport stops playing and says what was heard
 
     def commit(self, item_id: str, audio: np.ndarray, spans: Spans | None,
                speculation: Speculation | None = None) -> None:
@@ -393,8 +393,15 @@ class Session:
             raise nothing_to_clear()
         if active is not None:
             self._responses.cancel("client_cancelled")
-        if self._output is None or not self._output.clear():
+        if not self._clear_output():
             self._out.emit("output_audio_buffer.cleared", response_id=active)
+
+    def _clear_output(self) -> list[str]:
+        """Drop the unplayed audio of every response; the ids of those that had some."""
+        cleared = self._output.clear() if self._output is not None else []
+        for response_id in cleared:
+            self._responses.never_played(response_id)
+        return cleared
 
     # ------------------------------------------------------------------ server playback
     @_guarded
