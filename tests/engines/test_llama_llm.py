@@ -98,6 +98,26 @@ def test_a_prefilled_start_of_the_turn_is_reused_and_changes_nothing(llm):
     assert after[-1].input_tokens - after[-1].cached_tokens < 12
 
 
+def test_new_instructions_read_only_themselves_when_the_tools_are_cached():
+    """A client's session.update brings instructions no session had: the tools, the same
+    for every session of the server, stay in the KV cache before them (the 0.5B model's
+    prompt layout; the 1.5B reads its tools after the persona, see llama_llm)."""
+    llm = LlamaLLM(model_path("llm-0.5b"), n_ctx=1024)
+    ask(llm, "Hello.", tools=[WEATHER], max_tokens=4)
+    request = LLMRequest([{"role": "system", "content": "You are Sunny, a bakery's voice. "
+                           "Answer questions about bread in one short sentence."},
+                          {"role": "user", "content": "Do you sell rye bread?"}],
+                         tools=[WEATHER], max_tokens=4)
+    usage = [c for c in llm.stream(request, threading.Event()) if isinstance(c, Usage)][-1]
+    # All of the tools had been read already: only what follows them was new.
+    tools_part = _prompt_messages(request.messages, {"get_weather": WEATHER})[0]["content"]
+    tools_part = tools_part[:tools_part.index("You are Sunny")]
+    assert '"name": "get_weather"' in tools_part
+    read = llm._llm.tokenize(f"<|im_start|>system\n{tools_part}".encode(), add_bos=False,
+                             special=True)
+    assert usage.cached_tokens >= len(read) - 1, (usage, len(read))
+
+
 def test_cancel_stops_the_stream(llm):
     cancel = threading.Event()
     request = LLMRequest([{"role": "user", "content": "Count from one to fifty in words."}])
@@ -160,8 +180,13 @@ def test_prompt_messages_keep_a_fixed_prefix_and_plain_roles():
     tools = {"get_weather": WEATHER}
     first = _prompt_messages(history[:2], tools)
     later = _prompt_messages(history, tools)
-    assert first[0] == later[0] and first[0]["content"].startswith(PERSONA)
-    assert '"name": "get_weather"' in first[0]["content"]
+    assert first[0] == later[0] and PERSONA in first[0]["content"]
+    tools_part = first[0]["content"].split(PERSONA)[0]
+    assert '"name": "get_weather"' in tools_part
+    # A client's own instructions keep the tools as a shared prefix the cache can reuse.
+    other = _prompt_messages([{"role": "system", "content": "You are Sunny."}, history[1]],
+                             tools)
+    assert other[0]["content"].startswith(tools_part)
     assert later[2] == {"role": "assistant",
                         "content": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'}
     assert later[3]["role"] == "user"
@@ -182,6 +207,14 @@ def test_a_call_must_be_grounded_in_what_the_user_said():
     tokyo = ToolCall("get_weather", json.dumps({"city": "Tokyo"}))
     assert _grounded(tokyo, WEATHER, "Is it raining in Tokyo?")
     assert not _grounded(tokyo, WEATHER, "Say hello to me.")
+    # An optional place, too, must be one the user named (or the tool's default).
+    clock = {"name": "get_time", "parameters": {"type": "object", "properties": {
+        "timezone": {"type": "string", "default": "local"}}}}
+    london = ToolCall("get_time", json.dumps({"timezone": "London"}))
+    assert _grounded(london, clock, "What time is it in London?")
+    assert not _grounded(london, clock, "Who wrote Romeo and Juliet?")
+    assert _grounded(ToolCall("get_time", json.dumps({"timezone": "local"})), clock,
+                     "What time is it?")
 
 
 CHINESE = "How do you write 'thank you' in Chinese characters? Write them."
