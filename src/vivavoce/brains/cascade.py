@@ -19,8 +19,9 @@ from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
 from vivavoce.brains.base import AudioOut, BrainOutput, Mark
 from vivavoce.brains.messages import to_messages
 from vivavoce.brains.threads import iterate_in_thread
-from vivavoce.engines.base import LLM, STT, TTS, LLMChunk, LLMRequest, TextDelta
+from vivavoce.engines.base import LLM, STT, TTS, EndOfTurn, LLMChunk, LLMRequest, TextDelta
 from vivavoce.engines.clauses import ClauseSegmenter
+from vivavoce.engines.punctuation_end_of_turn import PunctuationEndOfTurn
 from vivavoce.types import ResponseRequest
 
 # Said once before the persona: the model is heard, not read.
@@ -35,10 +36,15 @@ MAX_PAUSE_S = 2.0
 
 
 class Cascade:
-    def __init__(self, stt: STT, llm: LLM, tts: TTS) -> None:
+    def __init__(self, stt: STT, llm: LLM, tts: TTS,
+                 end_of_turn: EndOfTurn | None = None) -> None:
+        """`end_of_turn`: a model that runs on the LLM (its thread, its lock); without it,
+        or while the LLM is busy, punctuation guesses."""
         self.stt = stt
         self.llm = llm
         self.tts = tts
+        self.end_of_turn_model = end_of_turn
+        self._punctuation = PunctuationEndOfTurn()
         self.voices = list(tts.voices)
         # One model instance serves every session; llama.cpp contexts are not
         # re-entrant, and two sessions at once would only halve each one's speed.
@@ -88,6 +94,26 @@ class Cascade:
                     self._llm_lock.release()
 
         await asyncio.to_thread(read)
+
+    async def end_of_turn(self, said: str, context: ResponseRequest) -> float:
+        model = self.end_of_turn_model
+        if model is None or self._llm_lock.locked():  # not behind a response, in the queue
+            return self._punctuation.probability(said, LLMRequest([]))
+
+        def score(cancel: threading.Event) -> Iterator[float]:
+            # Never make a response wait for a guess: punctuation's, if the model is busy.
+            if not cancel.is_set() and self._llm_lock.acquire(blocking=False):
+                try:
+                    yield model.probability(said, self._llm_request(context))
+                finally:
+                    self._llm_lock.release()
+            else:
+                yield self._punctuation.probability(said, LLMRequest([]))
+
+        async with aclosing(iterate_in_thread(score, "llm")) as scores:
+            async for probability in scores:
+                return probability
+        raise AssertionError("unreachable: score yields once")
 
     def _tts_stream(self, text: str, voice: str, speed: float,
                     cancel: threading.Event) -> Iterator[np.ndarray]:
