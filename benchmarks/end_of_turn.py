@@ -89,8 +89,9 @@ def main() -> None:
           f"p95 {np.percentile(costs, 95) * 1000:.0f} ms (words new to the cache)")
     print(f"  added to the reply's prompt reading: median {np.median(added) * 1000:.0f} ms, "
           f"p95 {np.percentile(added, 95) * 1000:.0f} ms")
+    # The worst misses: complete ones scored lowest, unfinished ones highest.
     for complete, text, score in sorted(zip(y, (r[1] for r in rows), p, strict=True),
-                                        key=lambda r: r[2] if r[0] else -r[2])[:8]:
+                                        key=lambda r: r[2] if r[0] else 1 - r[2])[:8]:
         print(f"  hardest: {'complete' if complete else 'not yet '} {score:.3f}  {text}")
 
 

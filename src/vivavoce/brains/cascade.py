@@ -49,6 +49,7 @@ class Cascade:
         # One model instance serves every session; llama.cpp contexts are not
         # re-entrant, and two sessions at once would only halve each one's speed.
         self._llm_lock = threading.Lock()
+        self._answering = False  # a response holds the LLM (not a prefill)
         self._tts_lock = threading.Lock()
 
     async def transcribe(self, audio: np.ndarray, language: str | None,
@@ -78,11 +79,15 @@ class Cascade:
                     go: threading.Event) -> Iterator[LLMChunk]:
         """The LLM's stream, pausing between tokens while `go` is clear."""
         with self._llm_lock:
-            for chunk in self.llm.stream(self._llm_request(request), cancel):
-                yield chunk
-                # Bounded: an answer whose consumer vanished without closing it must not
-                # hold the model (and the engine's thread) for ever.
-                go.wait(MAX_PAUSE_S)
+            self._answering = True
+            try:
+                for chunk in self.llm.stream(self._llm_request(request), cancel):
+                    yield chunk
+                    # Bounded: an answer whose consumer vanished without closing it must
+                    # not hold the model (and the engine's thread) for ever.
+                    go.wait(MAX_PAUSE_S)
+            finally:
+                self._answering = False
 
     async def prefill(self, request: ResponseRequest) -> None:
         def read() -> None:
@@ -97,23 +102,21 @@ class Cascade:
 
     async def end_of_turn(self, said: str, context: ResponseRequest) -> float:
         model = self.end_of_turn_model
-        if model is None or self._llm_lock.locked():  # not behind a response, in the queue
+        if model is None or self._answering:
+            # Never make a response wait for a guess (nor the guess wait for a response,
+            # queued behind it on the LLM's thread): punctuation's instead.
             return self._punctuation.probability(said, LLMRequest([]))
 
         def score(cancel: threading.Event) -> Iterator[float]:
-            # Never make a response wait for a guess: punctuation's, if the model is busy.
-            if not cancel.is_set() and self._llm_lock.acquire(blocking=False):
-                try:
-                    yield model.probability(said, self._llm_request(context))
-                finally:
-                    self._llm_lock.release()
-            else:
-                yield self._punctuation.probability(said, LLMRequest([]))
+            if cancel.is_set():  # moot by now (the turn was answered): leave the LLM be
+                return
+            with self._llm_lock:  # only a prefill can hold it here: it is short
+                yield model.probability(said, self._llm_request(context))
 
         async with aclosing(iterate_in_thread(score, "llm")) as scores:
             async for probability in scores:
                 return probability
-        raise AssertionError("unreachable: score yields once")
+        return self._punctuation.probability(said, LLMRequest([]))  # skipped: cancelled
 
     def _tts_stream(self, text: str, voice: str, speed: float,
                     cancel: threading.Event) -> Iterator[np.ndarray]:

@@ -5,10 +5,12 @@ model of its own).
 The words are scored inside the prompt the reply would get (persona, tools, the
 conversation so far), so the KV cache already holds all of it: one call reads only the
 user's new words. Their final punctuation is dropped (Whisper puts a full stop at every
-breath, so it says little); what the model then puts after them decides: the
-end-of-message token, or a sentence's end, says the turn is over; a comma or a next word
-says it goes on. The user's text keeps its case, so the reply that follows reads the same
-tokens from the cache instead of again (a lower-cased copy would cost ~0.1–0.3 s more).
+breath, so it says little). The score is the probability that the message ends right
+there, or right after the sentence's end the model likes best there (one more token):
+"…with two friends." is a likely sentence but rarely a whole message (~0.05), "what is
+the capital of France?" often is (~0.7); after "…a little bit about" neither comes.
+The user's text keeps its case, so the reply that follows reads the same tokens from the
+cache instead of again (a lower-cased copy would cost ~0.1–0.3 s more).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import numpy as np
 from .base import LLMRequest
 from .llama_llm import LlamaLLM
 
+# A sentence's end this unlikely is not worth reading (it adds at most this much).
+NEGLIGIBLE = 0.01
 # Final punctuation (and closing quotes) Whisper adds, and leading blanks.
 _TRAILING = re.compile(r"""[\s.?!,;:…"')\]]+$""")
 
@@ -50,5 +54,12 @@ class LlamaEndOfTurn:
         cut = prompt.rindex(text) + len(text)
         if self._end is None:
             self._end = self._llm.tokenize(prompt[cut:])[0]
-        probs = self._llm.next_token_probabilities(prompt[:cut])
-        return float(probs[self._end] + probs[self._sentence_ends].sum())
+        said_so_far = prompt[:cut]
+        probs = self._llm.next_token_probabilities(said_so_far)
+        # The message ends now, or after the sentence's end it likeliest has: a full
+        # stop after "…with two friends" is likely, the end of the message after it is not.
+        stop = int(self._sentence_ends[np.argmax(probs[self._sentence_ends])])
+        ends_after_stop = 0.0
+        if probs[stop] >= NEGLIGIBLE:  # one more token (~50 ms with the 1.5B model)
+            ends_after_stop = self._llm.next_token_probabilities(said_so_far, [stop])[self._end]
+        return float(probs[self._end] + probs[stop] * ends_after_stop)

@@ -262,11 +262,11 @@ class LlamaLLM:
     def tokenize(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode(), add_bos=False, special=True)
 
-    def next_token_probabilities(self, prompt: str) -> np.ndarray:
+    def next_token_probabilities(self, prompt: str, then: Sequence[int] = ()) -> np.ndarray:
         """The model's distribution for the token after `prompt` (text in the chat
-        template), read through the KV cache: a prompt that starts like the cached one
-        costs only its new tokens, and the cache keeps what they share."""
-        self._read(self.tokenize(prompt))
+        template) and the tokens `then`, read through the KV cache: a prompt that starts
+        like the cached one costs only its new tokens, and the cache keeps what they share."""
+        self._read([*self.tokenize(prompt), *then])
         logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._llm.n_vocab(),))
         probs = np.exp(logits - logits.max())
         return probs / probs.sum()

@@ -20,8 +20,8 @@ _LEADS_ON = frozenset([
 ])
 # What a finished- and an unfinished-sounding transcript are taken to mean (see the
 # schedules in session.end_of_turn): the first ends a `medium` turn at the first pause,
-# the second after a second of silence.
-FINISHED, UNFINISHED = 0.6, 0.15
+# the second after 1.5 s of silence.
+FINISHED, UNFINISHED = 0.4, 0.1
 
 
 def sounds_finished(transcript: str) -> bool:

@@ -29,9 +29,9 @@ class Schedule:
 
 
 SCHEDULES = {
-    "high": Schedule(((0, 0.3), (600, 0.05)), 2000),
-    "medium": Schedule(((0, 0.5), (1000, 0.1), (2000, 0.02)), 4000),
-    "low": Schedule(((0, 0.8), (1500, 0.2), (3000, 0.05)), 8000),
+    "high": Schedule(((0, 0.15), (800, 0.05)), 2000),
+    "medium": Schedule(((0, 0.25), (1500, 0.08), (2500, 0.02)), 4000),
+    "low": Schedule(((0, 0.5), (2000, 0.15), (4000, 0.04)), 8000),
 }
 SCHEDULES["auto"] = SCHEDULES["medium"]
 # Without speculative transcription there are no words to score at a pause: a fixed
