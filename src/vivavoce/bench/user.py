@@ -23,6 +23,8 @@ CHUNK_MS = 40
 CHUNK = 24 * CHUNK_MS
 SILENCE = np.zeros(CHUNK, np.int16)
 SPANS_EVENT = "vivavoce.turn.spans"
+# After a cut-in, how long the rest of the prompt may take to get an answer of its own.
+CUT_IN_WAIT_S = 15.0
 
 
 @dataclass
@@ -126,7 +128,12 @@ class User:
             # The turn was ended at a pause: that answer is cut off when the voice comes
             # back, and the rest of the prompt gets an answer of its own, timed as usual.
             turn.cut_in = True
-            at, created = await self._next("response.created", timeout)
+            try:
+                at, created = await self._next(
+                    "response.created", max(0.0, speech_end - time.monotonic()) + CUT_IN_WAIT_S)
+            except TimeoutError:  # the rest got no answer of its own: untimed
+                await asyncio.sleep(0.5)
+                return turn
         response_id = created["response"]["id"]
         while True:
             at, event = await asyncio.wait_for(self.events.get(), timeout)
