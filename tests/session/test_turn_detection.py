@@ -257,7 +257,7 @@ def silence_until_stopped(session: Session, fed_ms: int, most_ms: int) -> int:
 
 
 @pytest.mark.parametrize("eagerness, probability, window_ms", [
-    ("auto", 0.2, 1500), ("auto", 0.001, 4000), ("high", 0.1, 800), ("low", 0.3, 2000)])
+    ("auto", 0.2, 1500), ("auto", 0.001, 4000), ("high", 0.1, 600), ("low", 0.3, 2000)])
 def test_semantic_vad_waits_as_long_as_the_score_asks(vad_engine, speak, eagerness,
                                                       probability, window_ms):
     session = semantic(transcribing(Session(session_id="s", model="m", vad=vad_engine)),
