@@ -123,7 +123,10 @@ def engines(vad_engine, stt_engine, llm_engine, tts_engine):
 
 @pytest.fixture(scope="session")
 def cascade(engines) -> Cascade:
-    return Cascade(engines["stt"], engines["llm"], engines["tts"])
+    from vivavoce.brains.factory import build_end_of_turn
+
+    return Cascade(engines["stt"], engines["llm"], engines["tts"],
+                   build_end_of_turn(Settings(), engines["llm"]))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,8 @@ import numpy as np
 
 from tests.validation import validate_ga
 from vivavoce.brains.base import AudioOut, BrainOutput
-from vivavoce.engines.base import TextDelta
+from vivavoce.engines.base import LLMRequest, TextDelta
+from vivavoce.engines.punctuation_end_of_turn import PunctuationEndOfTurn
 from vivavoce.runtime import ClientInput, InputAudio
 from vivavoce.session.spans import SPANS_EVENT
 from vivavoce.store import ConversationLog
@@ -100,6 +101,9 @@ class FakeBrain:
 
     async def prefill(self, request: ResponseRequest) -> None:
         self.prefills.append(request)
+
+    async def end_of_turn(self, said: str, context: ResponseRequest) -> float:
+        return PunctuationEndOfTurn().probability(said, LLMRequest([]))
 
     async def respond(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:
         script = self.scripts[min(len(self.requests), len(self.scripts) - 1)]

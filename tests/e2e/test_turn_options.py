@@ -125,7 +125,8 @@ async def test_semantic_vad_is_accepted_and_detects_turns(ga, speak):
     turn = updated["session"]["audio"]["input"]["turn_detection"]
     assert turn["type"] == "semantic_vad" and turn["eagerness"] == "high"
     await ga.stream_audio(speak("Good morning!"), realtime=False)
-    await ga.stream_audio(silence(700), realtime=False)
+    # `high` waits at most 2 s of silence, however unfinished the words sound.
+    await ga.stream_audio(silence(2100), realtime=False)
     await ga.wait_for("input_audio_buffer.speech_stopped", timeout=10)
     done = await ga.wait_for("response.done", timeout=120)
     assert done["response"]["status"] == "completed"

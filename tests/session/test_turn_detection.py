@@ -9,7 +9,7 @@ import pytest
 
 from tests.helpers import feed
 from tests.validation import validate_ga
-from vivavoce.session.commands import Cancel, Prefill, Prepare, Respond, Transcribe
+from vivavoce.session.commands import Cancel, Prefill, Prepare, Respond, ScoreTurn, Transcribe
 from vivavoce.session.session import Session
 from vivavoce.session.spans import SPANS_EVENT
 from vivavoce.session.speculation import PARTIAL_EVERY_MS
@@ -206,15 +206,24 @@ def semantic(session: Session, eagerness: str = "auto") -> Session:
     return session
 
 
-def test_semantic_vad_ends_a_finished_sounding_turn_at_the_first_pause(vad_engine, speak):
+def scores(commands: list) -> list[ScoreTurn]:
+    return [c for c in commands if isinstance(c, ScoreTurn)]
+
+
+def test_semantic_vad_ends_a_turn_scored_finished_at_the_first_pause(vad_engine, speak):
     session = semantic(transcribing(Session(session_id="s", model="m", vad=vad_engine)))
     _, commands = feed(session, np.concatenate([speak("What time is it?"),
                                                 np.zeros(24 * 300, np.int16)]))
     (early,) = transcribes(commands)
     session.transcription_done(early.item_id, "What time is it?", 1.0)
     events, commands = session.drain()
+    assert events == []  # not yet: the words are being scored
+    (score,) = scores(commands)
+    assert score.said == "What time is it?" and score.context.items == []
+    session.end_of_turn_scored(score.id, 0.9)
+    events, commands = session.drain()
     types = [e["type"] for e in events if e["type"] != SPANS_EVENT]
-    # No 800 ms window: the turn ends now, with the early transcript, and is answered.
+    # No 4 s cap: the turn ends now, with the early transcript, and is answered.
     assert types[:2] == ["input_audio_buffer.speech_stopped", "input_audio_buffer.committed"]
     assert "conversation.item.input_audio_transcription.completed" in types
     assert "response.created" in types and [c for c in commands if isinstance(c, Respond)]
@@ -226,25 +235,39 @@ def test_semantic_vad_does_not_end_a_turn_whose_voice_came_back(vad_engine, spea
     _, commands = feed(session, np.concatenate([speak("What time is it?"),
                                                 np.zeros(24 * 150, np.int16)]))
     (early,) = transcribes(commands)
-    # The transcript of the pause comes only once the user is speaking again.
-    feed(session, speak("And in Tokyo?")[: 24 * 500])
     session.transcription_done(early.item_id, "What time is it?", 1.0)
+    (score,) = scores(session.drain()[1])
+    # The score of the pause comes only once the user is speaking again.
+    feed(session, speak("And in Tokyo?")[: 24 * 500])
+    session.end_of_turn_scored(score.id, 0.99)
     events, commands = session.drain()
     assert not [e for e in events if e["type"] == "input_audio_buffer.speech_stopped"]
     assert not [c for c in commands if isinstance(c, Prepare | Respond)]
 
 
-@pytest.mark.parametrize("eagerness, heard", [("auto", "So I was thinking that"),
-                                              ("auto", "I want to, um..."),
-                                              ("low", "What time is it?")])
-def test_semantic_vad_waits_out_the_window_otherwise(vad_engine, speak, eagerness, heard):
+def silence_until_stopped(session: Session, fed_ms: int, most_ms: int) -> int:
+    """Feed silence 40 ms at a time until the turn ends; how long the silence then was."""
+    for _ in range(most_ms // 40):
+        events, _ = feed(session, np.zeros(24 * 40, np.int16))
+        fed_ms += 40
+        for event in events:
+            if event["type"] == "input_audio_buffer.speech_stopped":
+                return fed_ms - event["audio_end_ms"]
+    raise AssertionError(f"the turn did not end within {most_ms} ms")
+
+
+@pytest.mark.parametrize("eagerness, probability, window_ms", [
+    ("auto", 0.2, 1500), ("auto", 0.001, 4000), ("high", 0.1, 600), ("low", 0.3, 2000)])
+def test_semantic_vad_waits_as_long_as_the_score_asks(vad_engine, speak, eagerness,
+                                                      probability, window_ms):
     session = semantic(transcribing(Session(session_id="s", model="m", vad=vad_engine)),
                        eagerness)
-    _, commands = feed(session, np.concatenate([speak("What time is it?"),
-                                                np.zeros(24 * 300, np.int16)]))
+    spoken = speak("What time is it?")
+    _, commands = feed(session, np.concatenate([spoken, np.zeros(24 * 200, np.int16)]))
     (early,) = transcribes(commands)
-    session.transcription_done(early.item_id, heard, 1.0)
-    events, _ = session.drain()
-    assert events == []
-    events, _ = feed(session, np.zeros(24 * 1300, np.int16))  # the rest of the window
-    assert [e["type"] for e in events].count("input_audio_buffer.speech_stopped") == 1
+    session.transcription_done(early.item_id, "So I was thinking that", 1.0)
+    (score,) = scores(session.drain()[1])
+    session.end_of_turn_scored(score.id, probability)
+    assert session.drain()[0] == []
+    silence_ms = silence_until_stopped(session, len(spoken) // 24 + 200, 5000)
+    assert window_ms <= silence_ms <= window_ms + 100

@@ -37,6 +37,36 @@ DEFAULT_PROMPTS = [
     "What is photosynthesis?",
     "Tell me an interesting fact about octopuses.",
 ]
+# Said with a pause (400–900 ms of silence) at each "|": mid-sentence, after "and", "so",
+# a preposition or a full clause, where people stop to think. semantic_vad must wait.
+PAUSED_PROMPTS = [
+    "I am planning a trip to the mountains next weekend with two friends, | and I would "
+    "like some advice on what to pack.",
+    "My laptop gets really slow after a few hours of use, | and the fan is loud. What "
+    "could be wrong?",
+    "Can you tell me a little bit about | the history of the Roman Empire?",
+    "I want to cook something special for dinner tonight, so | what could I make with "
+    "chicken and lemons?",
+    "What is the best way to | keep basil fresh in the kitchen?",
+    "My sister's birthday is next week and | she loves gardening. Any gift ideas?",
+    "I have been trying to sleep better, but | I keep waking up at night. What helps?",
+    "Could you explain the difference between | a virus and a bacterium?",
+    "I am going to Japan in April, so | what should I not miss in Kyoto?",
+    "How long should I boil an egg if | I want the yolk to stay soft?",
+    "My neighbour plays loud music every evening and | I don't know how to bring it up.",
+    "Tell me a short story about | a dragon who is afraid of the dark.",
+    "I am learning to play the guitar, and | my fingers hurt after practice. Is that normal?",
+    "What would be a good name for | a small bakery near the sea?",
+    "We are thinking of getting a dog, but | we both work all day. Is that a bad idea?",
+    "Can you recommend a book for | someone who loved The Hobbit?",
+    "I need to give a short speech at my friend's wedding, so | how should I start it?",
+    "Why does bread go stale faster in | the fridge than on the counter?",
+    "I ran my first five kilometres today and | I want to get faster. Where do I start?",
+    "What should I pack for a week in | Iceland in the winter?",
+    "I keep forgetting people's names right after | I meet them. Any tricks?",
+    "Is it better to study in the morning or | late at night?",
+]
+PAUSE_MS = (400, 900)
 # A loud-enough sample: where speech really ends inside a prompt's audio.
 SPEECH_LEVEL = 500
 
@@ -46,6 +76,7 @@ class Prompt:
     text: str  # what is said, or the file name
     audio: np.ndarray  # int16, 24 kHz
     speech_end_s: float  # last loud sample, from the start of `audio`
+    pauses: int = 0  # silences made inside it, mid-sentence
 
 
 def speech_end(audio: np.ndarray) -> float:
@@ -54,15 +85,24 @@ def speech_end(audio: np.ndarray) -> float:
 
 
 def synthesize(texts: list[str]) -> list[Prompt]:
+    """Each text spoken; a "|" in it is a pause of PAUSE_MS (the same on every run)."""
     from vivavoce.brains.factory import build_tts
     from vivavoce.settings import Settings
 
     tts = build_tts(Settings())
+    rng = np.random.default_rng(16)
     prompts = []
     for text in texts:
-        pcm = np.concatenate(list(tts.synthesize(text, None, threading.Event())))
-        audio = resample(pcm, tts.sample_rate, INTERNAL_RATE)
-        prompts.append(Prompt(text, audio, speech_end(audio)))
+        parts = []
+        for i, phrase in enumerate(text.split("|")):
+            if i:
+                parts.append(np.zeros(INTERNAL_RATE * int(rng.integers(*PAUSE_MS)) // 1000,
+                                      np.int16))
+            pcm = np.concatenate(list(tts.synthesize(phrase.strip(), None, threading.Event())))
+            parts.append(resample(pcm, tts.sample_rate, INTERNAL_RATE))
+        audio = np.concatenate(parts)
+        prompts.append(Prompt(" ".join(p.strip() for p in text.split("|")), audio,
+                              speech_end(audio), text.count("|")))
     return prompts
 
 

@@ -56,6 +56,8 @@ def summarize(turns: list[Turn], config: dict[str, Any]) -> dict[str, Any]:
         "schema": SCHEMA_VERSION,
         "config": config,
         "ttfa_s": stats([t.ttfa_s for t in turns if t.ttfa_s is not None]),
+        "ttfa_paused_s": stats([t.ttfa_s for t in turns if t.ttfa_s is not None and t.paused]),
+        "cut_ins": sum(t.cut_in for t in turns),
         "barge_in_s": stats([t.barge_in_s for t in turns if t.barge_in_s is not None]),
         "server_first_audio_s": stats([t.spans["first_audio"] for t in turns
                                        if "first_audio" in t.spans]),
@@ -69,8 +71,10 @@ def _fmt(value: float | None) -> str:
 
 
 def table(summary: dict[str, Any]) -> str:
-    rows = [("time to first audio (client)", summary["ttfa_s"]),
-            ("first audio sent (server)", summary["server_first_audio_s"])]
+    rows = [("time to first audio (client)", summary["ttfa_s"])]
+    if summary["ttfa_paused_s"]["n"]:
+        rows.append(("  prompts with pauses", summary["ttfa_paused_s"]))
+    rows.append(("first audio sent (server)", summary["server_first_audio_s"]))
     rows += [(f"  {name}", s) for name, s in summary["stages"].items()]
     if summary["barge_in_s"]["n"]:
         # A phone call is cut by Twilio's `clear`; other calls by their last audio.
@@ -81,6 +85,8 @@ def table(summary: dict[str, Any]) -> str:
     for label, s in rows:
         lines.append(f"{label:32} {_fmt(s['median'])} {_fmt(s['p95'])} {_fmt(s['min'])} "
                      f"{_fmt(s['max'])} {s['n']:4}")
+    turns = len(summary["turns"])
+    lines.append(f"cut-ins (an answer before the user finished): {summary['cut_ins']} of {turns}")
     return "\n".join(lines)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from vivavoce.bench.call_user import CallUser
 from vivavoce.bench.phone_user import PhoneUser
-from vivavoce.bench.prompts import DEFAULT_PROMPTS, Prompt, load_wav, synthesize
+from vivavoce.bench.prompts import DEFAULT_PROMPTS, PAUSED_PROMPTS, Prompt, load_wav, synthesize
 from vivavoce.bench.report import summarize, table, write
 from vivavoce.bench.user import Turn, User, idle_mic
 
@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "over the WebSocket")
     parser.add_argument("--barge-in", action="store_true",
                         help="talk over every answer and time how fast it stops")
+    parser.add_argument("--pauses", action="store_true",
+                        help="every other prompt pauses mid-sentence (400–900 ms of silence "
+                        "after 'and', 'so', a preposition...): does turn detection wait?")
     parser.add_argument("--semantic-vad", metavar="EAGERNESS",
                         choices=["low", "medium", "high", "auto"],
                         help="turn detection semantic_vad with this eagerness "
@@ -47,7 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _prompts(args: argparse.Namespace) -> list[Prompt]:
     if args.wav:
         return [load_wav(p) for p in args.wav]
-    texts = [DEFAULT_PROMPTS[i % len(DEFAULT_PROMPTS)] for i in range(args.prompts)]
+    if args.pauses:
+        texts = [(PAUSED_PROMPTS if i % 2 else DEFAULT_PROMPTS)[i // 2 % len(PAUSED_PROMPTS)]
+                 for i in range(args.prompts)]
+    else:
+        texts = [DEFAULT_PROMPTS[i % len(DEFAULT_PROMPTS)] for i in range(args.prompts)]
     return synthesize(texts)
 
 
@@ -111,7 +118,8 @@ def bench(args: argparse.Namespace) -> dict:
     barge = synthesize([BARGE_IN_TEXT])[0] if args.barge_in else None
     turn_detection = {"type": "semantic_vad", "eagerness": args.semantic_vad} \
         if args.semantic_vad else None
-    config = {"prompts": len(prompts), "users": args.users, "idle_mics": args.idle_mics,
+    config = {"prompts": len(prompts), "pauses": args.pauses, "users": args.users,
+              "idle_mics": args.idle_mics,
               "barge_in": args.barge_in, "transport": args.transport,
               "url": args.url or "in-process local models",
               "turn_detection": turn_detection or {"type": "server_vad"}}

@@ -23,6 +23,8 @@ CHUNK_MS = 40
 CHUNK = 24 * CHUNK_MS
 SILENCE = np.zeros(CHUNK, np.int16)
 SPANS_EVENT = "vivavoce.turn.spans"
+# After a cut-in, how long the rest of the prompt may take to get an answer of its own.
+CUT_IN_WAIT_S = 15.0
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Turn:
     answer: str = ""
     barge_in_s: float | None = None  # interrupting speech → last audio of the answer
     spans: dict[str, float] = field(default_factory=dict)  # server's, from speech end
+    paused: bool = False  # the prompt pauses mid-sentence
+    cut_in: bool = False  # an answer began before the user had finished
 
 
 def loud(delta: str) -> bool:
@@ -116,10 +120,20 @@ class User:
 
     async def _turn(self, prompt: Prompt, barge_in: Prompt | None, timeout: float) -> Turn:
         """One prompt and everything it sets going, tool calls and their answers included."""
-        turn = Turn(prompt.text)
+        turn = Turn(prompt.text, paused=bool(prompt.pauses))
         self._heard = ""
         speech_end = self.say(prompt)
         at, created = await self._next("response.created", timeout)
+        while at < speech_end:
+            # The turn was ended at a pause: that answer is cut off when the voice comes
+            # back, and the rest of the prompt gets an answer of its own, timed as usual.
+            turn.cut_in = True
+            try:
+                at, created = await self._next(
+                    "response.created", max(0.0, speech_end - time.monotonic()) + CUT_IN_WAIT_S)
+            except TimeoutError:  # the rest got no answer of its own: untimed
+                await asyncio.sleep(0.5)
+                return turn
         response_id = created["response"]["id"]
         while True:
             at, event = await asyncio.wait_for(self.events.get(), timeout)

@@ -43,6 +43,11 @@ class Brain(Protocol):
         is still speaking and this is what they have said so far)."""
         ...
 
+    async def end_of_turn(self, said: str, context: ResponseRequest) -> float:
+        """How likely the user is done, having said `said` so far; `context` is the reply's
+        request without those words. Never makes a response wait."""
+        ...
+
     def respond(self, request: ResponseRequest) -> AsyncIterator[BrainOutput]:
         """Stream one response; closing the iterator cancels the work behind it."""
         ...

@@ -19,8 +19,9 @@ from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
 from vivavoce.brains.base import AudioOut, BrainOutput, Mark
 from vivavoce.brains.messages import to_messages
 from vivavoce.brains.threads import iterate_in_thread
-from vivavoce.engines.base import LLM, STT, TTS, LLMChunk, LLMRequest, TextDelta
+from vivavoce.engines.base import LLM, STT, TTS, EndOfTurn, LLMChunk, LLMRequest, TextDelta
 from vivavoce.engines.clauses import ClauseSegmenter
+from vivavoce.engines.punctuation_end_of_turn import PunctuationEndOfTurn
 from vivavoce.types import ResponseRequest
 
 # Said once before the persona: the model is heard, not read.
@@ -35,14 +36,20 @@ MAX_PAUSE_S = 2.0
 
 
 class Cascade:
-    def __init__(self, stt: STT, llm: LLM, tts: TTS) -> None:
+    def __init__(self, stt: STT, llm: LLM, tts: TTS,
+                 end_of_turn: EndOfTurn | None = None) -> None:
+        """`end_of_turn`: a model that runs on the LLM (its thread, its lock); without it,
+        or while the LLM is busy, punctuation guesses."""
         self.stt = stt
         self.llm = llm
         self.tts = tts
+        self.end_of_turn_model = end_of_turn
+        self._punctuation = PunctuationEndOfTurn()
         self.voices = list(tts.voices)
         # One model instance serves every session; llama.cpp contexts are not
         # re-entrant, and two sessions at once would only halve each one's speed.
         self._llm_lock = threading.Lock()
+        self._answering = False  # a response holds the LLM (not a prefill)
         self._tts_lock = threading.Lock()
 
     async def transcribe(self, audio: np.ndarray, language: str | None,
@@ -72,11 +79,15 @@ class Cascade:
                     go: threading.Event) -> Iterator[LLMChunk]:
         """The LLM's stream, pausing between tokens while `go` is clear."""
         with self._llm_lock:
-            for chunk in self.llm.stream(self._llm_request(request), cancel):
-                yield chunk
-                # Bounded: an answer whose consumer vanished without closing it must not
-                # hold the model (and the engine's thread) for ever.
-                go.wait(MAX_PAUSE_S)
+            self._answering = True
+            try:
+                for chunk in self.llm.stream(self._llm_request(request), cancel):
+                    yield chunk
+                    # Bounded: an answer whose consumer vanished without closing it must
+                    # not hold the model (and the engine's thread) for ever.
+                    go.wait(MAX_PAUSE_S)
+            finally:
+                self._answering = False
 
     async def prefill(self, request: ResponseRequest) -> None:
         def read() -> None:
@@ -88,6 +99,24 @@ class Cascade:
                     self._llm_lock.release()
 
         await asyncio.to_thread(read)
+
+    async def end_of_turn(self, said: str, context: ResponseRequest) -> float:
+        model = self.end_of_turn_model
+        if model is None or self._answering:
+            # Never make a response wait for a guess (nor the guess wait for a response,
+            # queued behind it on the LLM's thread): punctuation's instead.
+            return self._punctuation.probability(said, LLMRequest([]))
+
+        def score(cancel: threading.Event) -> Iterator[float]:
+            if cancel.is_set():  # moot by now (the turn was answered): leave the LLM be
+                return
+            with self._llm_lock:  # only a prefill can hold it here: it is short
+                yield model.probability(said, self._llm_request(context))
+
+        async with aclosing(iterate_in_thread(score, "llm")) as scores:
+            async for probability in scores:
+                return probability
+        return self._punctuation.probability(said, LLMRequest([]))  # skipped: cancelled
 
     def _tts_stream(self, text: str, voice: str, speed: float,
                     cancel: threading.Event) -> Iterator[np.ndarray]:

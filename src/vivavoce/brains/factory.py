@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from vivavoce.brains.cascade import Cascade
-from vivavoce.engines.base import LLM, STT, TTS, VAD
+from vivavoce.engines.base import LLM, STT, TTS, VAD, EndOfTurn
 from vivavoce.personas import get_persona
 from vivavoce.settings import Settings
 from vivavoce.tools import builtin
@@ -82,10 +82,24 @@ def build_tts(settings: Settings) -> TTS:
     return PiperTTS(model_path("tts"), threads=settings.tts_threads)
 
 
+def build_end_of_turn(settings: Settings, llm: LLM) -> EndOfTurn | None:
+    """The local LLM scores ends of turns itself (same model, same cache); an HTTP one
+    cannot (the cascade then guesses from punctuation)."""
+    if settings.llm == "http":
+        return None
+    from vivavoce.engines.llama_end_of_turn import LlamaEndOfTurn
+    from vivavoce.engines.llama_llm import LlamaLLM
+
+    assert isinstance(llm, LlamaLLM)
+    return LlamaEndOfTurn(llm)
+
+
 def build_cascade(settings: Settings) -> Cascade:
     stt, llm, tts = build_stt(settings), build_llm(settings), build_tts(settings)
-    log.info("cascade: stt=%s llm=%s tts=%s", stt.name, llm.name, tts.name)
-    return Cascade(stt, llm, tts)
+    end_of_turn = build_end_of_turn(settings, llm)
+    log.info("cascade: stt=%s llm=%s tts=%s end of turn=%s", stt.name, llm.name, tts.name,
+             end_of_turn.name if end_of_turn else "punctuation")
+    return Cascade(stt, llm, tts, end_of_turn)
 
 
 def warm_up(cascade: Cascade, settings: Settings) -> None:

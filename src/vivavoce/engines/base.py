@@ -1,4 +1,4 @@
-"""The four engine kinds, one small interface each.
+"""The engine kinds, one small interface each.
 
 Engines are synchronous and may block: brains run them in worker threads so the
 event loop never waits on inference. Streaming engines yield as they go and
@@ -93,6 +93,16 @@ class LLM(Protocol):
     def prefill(self, request: LLMRequest) -> None:
         """Read as much of this request's prompt as is known into a cache, so that a
         `stream` whose prompt starts the same way starts sooner; it may do nothing."""
+        ...
+
+
+class EndOfTurn(Protocol):
+    name: str
+
+    def probability(self, said: str, context: LLMRequest) -> float:
+        """How likely the user's turn is over, having said `said` so far (a transcript
+        that may end anywhere); `context` is the reply's prompt before the user's turn
+        (instructions, tools, the conversation so far)."""
         ...
 
 

@@ -130,6 +130,7 @@ class LlamaLLM:
         # Tokens that open a tool call, and tokens no spoken reply opens with
         # (JSON/code openers, blanks, end-of-turn). Found once, by scanning the vocab.
         pieces = [self._llm.detokenize([t]) for t in range(self._llm.n_vocab())]
+        self.pieces = pieces  # each token's bytes, by id
         openings = [p.lstrip()[:1] for p in pieces]
         self._call_openers = np.array([t for t, o in enumerate(openings) if o == b"{"])
         self._not_speech = np.array([t for t, o in enumerate(openings)
@@ -246,11 +247,31 @@ class LlamaLLM:
         return self._grammars[key]
 
     def prefill(self, request: LLMRequest) -> None:
-        _, _, tokens = self._prompt(request)
+        self._read(self._prompt(request)[2])
+
+    def _read(self, tokens: list[int]) -> None:
+        """Evaluate `tokens`, reusing the cache for what they share with it (at least
+        the last token is read again, so its logits are fresh)."""
         cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
         if cached < len(tokens):
             self._llm.n_tokens = cached  # eval() drops the cache past this point
             self._llm.eval(tokens[cached:])
+
+    def render(self, request: LLMRequest) -> str:
+        """The prompt text a `stream` of this request reads."""
+        return self._prompt(request)[1].prompt
+
+    def tokenize(self, text: str) -> list[int]:
+        return self._llm.tokenize(text.encode(), add_bos=False, special=True)
+
+    def next_token_probabilities(self, prompt: str, then: Sequence[int] = ()) -> np.ndarray:
+        """The model's distribution for the token after `prompt` (text in the chat
+        template) and the tokens `then`, read through the KV cache: a prompt that starts
+        like the cached one costs only its new tokens, and the cache keeps what they share."""
+        self._read([*self.tokenize(prompt), *then])
+        logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._llm.n_vocab(),))
+        probs = np.exp(logits - logits.max())
+        return probs / probs.sum()
 
     def _prompt(self, request: LLMRequest
                 ) -> tuple[dict[str, ToolSchema], ChatFormatterResponse, list[int]]:

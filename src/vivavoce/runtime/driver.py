@@ -30,6 +30,7 @@ from vivavoce.session.commands import (
     Prepare,
     Respond,
     RunTool,
+    ScoreTurn,
     Transcribe,
 )
 from vivavoce.session.session import Session
@@ -91,6 +92,7 @@ class SessionDriver:
         self._responses: dict[str, asyncio.Task[None]] = {}
         self._tool_tasks: dict[str, asyncio.Task[None]] = {}
         self._ahead: dict[str, _Ahead] = {}
+        self._scoring: dict[str, asyncio.Task[None]] = {}
         self.tools = tools
         self.tool_context = tool_context or ToolContext(session.config.id)
         self._fillers = itertools.cycle(fillers) if fillers else None
@@ -164,7 +166,13 @@ class SessionDriver:
             self._ahead[rid], self._responses[rid] = ahead, ahead.task
         elif isinstance(command, Prefill):
             self._spawn(self._prefill(command))
+        elif isinstance(command, ScoreTurn):
+            self._scoring[command.id] = self._spawn(self._score(command))
         elif isinstance(command, Respond):
+            # A turn is being answered: guesses about whether it ended are moot now and
+            # must not hold the LLM.
+            for task in self._scoring.values():
+                task.cancel()
             rid = command.request.response_id
             ahead = self._ahead.pop(rid, None)
             if command.request.say is not None:
@@ -188,6 +196,17 @@ class SessionDriver:
             await self.brain.prefill(command.request)
         except Exception as exc:  # only a head start was lost
             log.warning("prefilling failed: %s", exc)
+
+    async def _score(self, command: ScoreTurn) -> None:
+        try:
+            probability = await self.brain.end_of_turn(command.said, command.context)
+        except Exception as exc:  # the turn still ends, at the silence cap
+            log.warning("end-of-turn scoring failed: %s", exc)
+            return
+        finally:
+            self._scoring.pop(command.id, None)
+        self.session.end_of_turn_scored(command.id, probability, self._clock())
+        await self.flush()
 
     async def _run_tool(self, command: RunTool) -> None:
         try:

@@ -48,6 +48,16 @@ class Prefill:
 
 
 @dataclass
+class ScoreTurn:
+    """Is the user done? Answer with Session.end_of_turn_scored(id, probability). A guess:
+    skipped rather than make a response wait."""
+
+    id: str  # the pause's speculation
+    said: str  # the user's words so far
+    context: ResponseRequest  # the reply's request without those words
+
+
+@dataclass
 class Cancel:
     response_id: str
 
@@ -66,4 +76,4 @@ class CancelTool:
     call_id: str
 
 
-Command = Transcribe | Respond | Prepare | Prefill | Cancel | RunTool | CancelTool
+Command = Transcribe | Respond | Prepare | Prefill | ScoreTurn | Cancel | RunTool | CancelTool

@@ -15,11 +15,6 @@ from vivavoce.protocol.errors import ProtocolError
 from vivavoce.protocol.problems import problem
 from vivavoce.protocol.unions import Strict, by_kind
 
-# semantic_vad waits this long in silence when the words so far do not sound
-# finished (see end_of_turn); the hosted API's eagerness caps (8/4/2 s) bound
-# the worst case only.
-SEMANTIC_SILENCE_MS = {"low": 1500, "medium": 800, "auto": 800, "high": 500}
-
 
 class AudioFormat(Strict):
     type: Literal["audio/pcm", "audio/pcmu", "audio/pcma"] = "audio/pcm"
@@ -40,11 +35,6 @@ class TurnDetection(Strict):
     create_response: bool = True
     interrupt_response: bool = True
     eagerness: Literal["low", "medium", "high", "auto"] = "auto"
-
-    def silence_ms(self) -> int:
-        if self.type == "semantic_vad":
-            return SEMANTIC_SILENCE_MS[self.eagerness]
-        return self.silence_duration_ms
 
     def wire(self) -> dict[str, Any]:
         if self.type == "semantic_vad":

@@ -1,27 +1,39 @@
-"""Does a transcript sound like a finished turn? The semantic_vad end-of-turn guess.
+"""When semantic_vad ends a turn: how sure the end-of-turn model is, against the silence.
 
-Whisper punctuates what it hears: a question mark or a full stop after a word that
-does not lead on ("and", "um", "the") says the speaker finished the thought. Used at
-the first short pause, it lets semantic_vad end a turn in ~0.3 s instead of waiting
-out the silence window; an unfinished-sounding pause waits the whole window.
+At the user's first pause the words so far are transcribed and the brain scores them
+(the probability that the turn is over). The surer it is, the shorter the silence that
+ends the turn: a crisp question ends at the first pause, "…with two friends and" waits
+for more. Each eagerness has its own schedule; `low` asks at least as much as `medium`
+at every moment (so it never ends a turn sooner), `high` less. The hosted API's caps
+(2/4/8 s of silence) end any turn. Thresholds were picked on
+benchmarks/data/end_of_turn.tsv (see benchmarks/end_of_turn.py).
 """
 
 from __future__ import annotations
 
-import re
-
-_ENDS_A_SENTENCE = re.compile(r"""[.?!]["')\]]*$""")
-_WORD = re.compile(r"[\w']+")
-# Words a finished sentence rarely ends on: the speaker is about to go on.
-_LEADS_ON = frozenset([
-    "and", "but", "or", "so", "because", "um", "uh", "er", "erm", "hmm", "like", "the", "a",
-    "an", "to", "of", "with", "for", "if", "then", "that", "which", "who", "my", "your",
-])
+from dataclasses import dataclass
 
 
-def sounds_finished(transcript: str) -> bool:
-    text = transcript.strip()
-    if text.endswith(("...", "…")) or not _ENDS_A_SENTENCE.search(text):
-        return False
-    words = _WORD.findall(text.lower())
-    return bool(words) and words[-1] not in _LEADS_ON
+@dataclass(frozen=True)
+class Schedule:
+    # (silence in ms, from then on the probability that ends the turn), silence ascending.
+    steps: tuple[tuple[int, float], ...]
+    cap_ms: int  # this much silence ends the turn, whatever was said
+
+    def wait_ms(self, probability: float) -> int:
+        """How much silence ends a turn whose words scored `probability`."""
+        for silence_ms, needed in self.steps:
+            if probability >= needed:
+                return silence_ms
+        return self.cap_ms
+
+
+SCHEDULES = {
+    "high": Schedule(((0, 0.15), (600, 0.04)), 2000),
+    "medium": Schedule(((0, 0.25), (1500, 0.08), (2500, 0.02)), 4000),
+    "low": Schedule(((0, 0.5), (2000, 0.15), (4000, 0.04)), 8000),
+}
+SCHEDULES["auto"] = SCHEDULES["medium"]
+# Without speculative transcription there are no words to score at a pause: a fixed
+# silence window ends the turn.
+UNSCORED_SILENCE_MS = {"low": 1500, "medium": 800, "auto": 800, "high": 500}

@@ -2,7 +2,8 @@
 
 Inputs: client events (`receive`) or raw input audio (`append_audio`), the brain's
 output for a response (`response_audio`, `response_text`, `response_tool_call`,
-`response_finish`), transcripts (`transcription_done`/`failed`), tool results.
+`response_finish`), transcripts (`transcription_done`/`failed`), end-of-turn scores
+(`end_of_turn_scored`), tool results.
 Outputs: GA server events and commands for the runner (`drain`). No sockets, no
 models, no clock of its own: the only engine it touches is the VAD stream it is
 given, a pure function of the audio.
@@ -263,6 +264,12 @@ class Session:
     def transcription_failed(self, item_id: str, message: str, now: float = 0.0) -> None:
         self._out.now = now
         self._transcription_result(item_id, None, message, 0.0)
+
+    @_guarded
+    def end_of_turn_scored(self, score_id: str, probability: float, now: float = 0.0) -> None:
+        """A ScoreTurn's answer: how likely the user's words so far end their turn."""
+        self._out.now = now
+        self._turns.end_of_turn_scored(score_id, probability)
 
     def _transcription_result(self, item_id: str, text: str | None, failure: str | None,
                               seconds: float) -> None:

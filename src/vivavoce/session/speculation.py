@@ -25,6 +25,7 @@ class Speculation:
     text: str | None = None
     failure: str | None = None
     seconds: float = 0.0
+    end_probability: float | None = None  # semantic_vad: how likely these words end the turn
 
     @property
     def finished(self) -> bool:

@@ -4,8 +4,9 @@ Owns the input audio buffer and, with server or semantic VAD, the VAD frames and
 turn detector; commits each turn's audio. While the user speaks it has the turn so far
 transcribed every second (the LLM prefills with it); at the first pause it has the
 utterance transcribed and the response it would get started ahead (its output held);
-semantic_vad may end the turn right there. The voice coming back drops what was
-started at the pause. What it decides, the session (its `TurnHost`) carries out.
+semantic_vad has those words scored and ends the turn once the silence is as long as
+their score asks (see end_of_turn). The voice coming back drops what was started at
+the pause. What it decides, the session (its `TurnHost`) carries out.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from vivavoce.engines.base import VAD
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.session import items as item_rules
-from vivavoce.session.commands import Cancel, Prefill, Prepare, Purpose
+from vivavoce.session.commands import Cancel, Prefill, Prepare, Purpose, ScoreTurn
 from vivavoce.session.config import TurnDetection
-from vivavoce.session.end_of_turn import sounds_finished
+from vivavoce.session.end_of_turn import SCHEDULES, UNSCORED_SILENCE_MS
 from vivavoce.session.input_buffer import InputAudioBuffer
 from vivavoce.session.outbox import Outbox
 from vivavoce.session.spans import Spans
@@ -95,8 +96,23 @@ class TurnTaking:
         """New turn detection settings: detection starts over."""
         self._turn = turn
         self._detector = None if turn is None or self._vad is None else \
-            TurnDetector(turn.threshold, turn.prefix_padding_ms, turn.silence_ms())
+            TurnDetector(turn.threshold, turn.prefix_padding_ms, self._silence_window(turn))
         self._idle_anchor_ms = None
+
+    def _silence_window(self, turn: TurnDetection) -> int:
+        """The silence that ends a turn whatever was said (server_vad: exactly the
+        client's window)."""
+        if turn.type != "semantic_vad":
+            return turn.silence_duration_ms
+        if self._speculative_stt:
+            return SCHEDULES[turn.eagerness].cap_ms
+        return UNSCORED_SILENCE_MS[turn.eagerness]
+
+    @property
+    def _semantic(self) -> bool:
+        """Whether the words at a pause decide when the turn ends."""
+        return self._turn is not None and self._turn.type == "semantic_vad" \
+            and self._speculative_stt
 
     @property
     def _answering(self) -> bool:
@@ -129,6 +145,8 @@ class TurnTaking:
                 self._voice_resumed()
             elif isinstance(change, SpeechStopped):
                 self._speech_stopped(change)
+            else:
+                self._end_if_sure()
         self._transcribe_partial()
         if not self._detector.speaking:
             self.buffer.keep_last(self._turn.prefix_padding_ms + 2 * self._frames.frame_ms)
@@ -243,8 +261,23 @@ class TurnTaking:
         speculation.done_at = self._out.now
         if speculation.item_id is not None:
             self.deliver(speculation)
-        elif text and not self._end_turn_early(speculation, text):
+            return
+        if self._semantic and speculation is self._pause:
+            if not text:
+                speculation.end_probability = 0.0  # no words yet: wait for them (or the cap)
+            else:
+                context = self._request_if_said(text)
+                context.items = context.items[:-1]
+                self._out.ask(ScoreTurn(speculation.id, text, context))
+        if text:
             self._respond_ahead(text)
+
+    def end_of_turn_scored(self, spec_id: str, probability: float) -> None:
+        """How likely the words at the current pause end the turn."""
+        if self._pause is None or self._pause.id != spec_id:
+            return  # stale: the user kept talking
+        self._pause.end_probability = probability
+        self._end_if_sure()
 
     def partial_transcribed(self, partial_id: str, text: str | None) -> None:
         """The turn so far, while the user speaks."""
@@ -265,18 +298,19 @@ class TurnTaking:
         self._host.transcribed(speculation.item_id, speculation.text, speculation.failure,
                                speculation.seconds)
 
-    def _end_turn_early(self, speculation: Speculation, text: str) -> bool:
-        """semantic_vad: end the turn at this pause if what was said sounds finished."""
-        turn = self._turn
-        if turn is None or turn.type != "semantic_vad" or turn.eagerness == "low" \
-                or self._pause is not speculation or self._detector is None \
-                or not self._detector.speaking or not sounds_finished(text):
-            return False
+    def _end_if_sure(self) -> None:
+        """semantic_vad: end the turn once the pause is as long as its words' score asks."""
+        pause, detector, turn = self._pause, self._detector, self._turn
+        if pause is None or pause.end_probability is None or detector is None \
+                or turn is None or not detector.speaking or not self._semantic:
+            return
         assert self._frames is not None
-        self._detector.reset()
-        self._speech_stopped(SpeechStopped(audio_end_ms=speculation.silence_start_ms,
+        wait_ms = SCHEDULES[turn.eagerness].wait_ms(pause.end_probability)
+        if self._frames.now_ms - pause.silence_start_ms < wait_ms:
+            return
+        detector.reset()
+        self._speech_stopped(SpeechStopped(audio_end_ms=pause.silence_start_ms,
                                            detected_ms=self._frames.now_ms))
-        return True
 
     # ------------------------------------------------------------------ responding ahead
     def _respond_ahead(self, text: str) -> None:

@@ -1,6 +1,6 @@
 import pytest
 
-from vivavoce.session.end_of_turn import sounds_finished
+from vivavoce.engines.punctuation_end_of_turn import sounds_finished
 
 
 @pytest.mark.parametrize("text", ["What time is it?", "Tell me a joke.", "Stop!",
