@@ -23,8 +23,22 @@ SPEECH_RATE = 16000
 class WireFormat:
     type: str  # "audio/pcm" | "audio/pcmu" | "audio/pcma"
     rate: int
+    width: int  # bytes per sample
     decode: Callable[[bytes], np.ndarray]
     encode: Callable[[np.ndarray], bytes]
+
+    @property
+    def bytes_per_ms(self) -> int:
+        return self.width * self.rate // 1000
+
+    def internal_samples(self, nbytes: int) -> int:
+        """How many samples at the internal rate `nbytes` of this format decode to."""
+        return nbytes // self.width * INTERNAL_RATE // self.rate
+
+
+def base64_bytes(text: str) -> int:
+    """About how many bytes a base64 text holds (±2), without decoding it."""
+    return len(text) * 3 // 4
 
 
 def _pcm16_decode(data: bytes) -> np.ndarray:
@@ -36,9 +50,9 @@ def _pcm16_encode(pcm: np.ndarray) -> bytes:
 
 
 FORMATS: dict[str, WireFormat] = {
-    "audio/pcm": WireFormat("audio/pcm", 24000, _pcm16_decode, _pcm16_encode),
-    "audio/pcmu": WireFormat("audio/pcmu", 8000, g711.ulaw_decode, g711.ulaw_encode),
-    "audio/pcma": WireFormat("audio/pcma", 8000, g711.alaw_decode, g711.alaw_encode),
+    "audio/pcm": WireFormat("audio/pcm", 24000, 2, _pcm16_decode, _pcm16_encode),
+    "audio/pcmu": WireFormat("audio/pcmu", 8000, 1, g711.ulaw_decode, g711.ulaw_encode),
+    "audio/pcma": WireFormat("audio/pcma", 8000, 1, g711.alaw_decode, g711.alaw_encode),
 }
 
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from vivavoce.bench.call_client import CallClient
 from vivavoce.bench.prompts import Prompt
-from vivavoce.bench.user import SPANS_EVENT, Turn, _speech_start, _transcript
+from vivavoce.bench.user import Turn, _speech_start, _transcript
+from vivavoce.session.spans import SPANS_EVENT
 
 # After the cut, how long the answer's last frames may still be arriving.
 TAIL_S = 1.0

@@ -51,8 +51,8 @@ def _prompts(args: argparse.Namespace) -> list[Prompt]:
     if args.wav:
         return [load_wav(p) for p in args.wav]
     if args.pauses:
-        texts = [(PAUSED_PROMPTS if i % 2 else DEFAULT_PROMPTS)[i // 2 % len(PAUSED_PROMPTS)]
-                 for i in range(args.prompts)]
+        lists = (DEFAULT_PROMPTS, PAUSED_PROMPTS)  # alternately
+        texts = [lists[i % 2][i // 2 % len(lists[i % 2])] for i in range(args.prompts)]
     else:
         texts = [DEFAULT_PROMPTS[i % len(DEFAULT_PROMPTS)] for i in range(args.prompts)]
     return synthesize(texts)

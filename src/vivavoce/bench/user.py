@@ -18,11 +18,11 @@ import numpy as np
 import websockets
 
 from vivavoce.bench.prompts import SPEECH_LEVEL, Prompt
+from vivavoce.session.spans import SPANS_EVENT
 
 CHUNK_MS = 40
 CHUNK = 24 * CHUNK_MS
 SILENCE = np.zeros(CHUNK, np.int16)
-SPANS_EVENT = "vivavoce.turn.spans"
 # After a cut-in, how long the rest of the prompt may take to get an answer of its own.
 CUT_IN_WAIT_S = 15.0
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from vivavoce.audio.formats import FORMATS, INTERNAL_RATE, Encoder, duration_ms
+from vivavoce.audio.formats import FORMATS, Encoder, base64_bytes, duration_ms
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.protocol.output_buffer import OutputBuffer, nothing_to_clear, response_format
@@ -275,9 +275,9 @@ class RelayBridge:
         elif type_ == "response.output_audio.delta" and isinstance(event.get("delta"), str):
             fmt = FORMATS.get(self._formats.get(event.get("response_id", ""), ""),
                               FORMATS["audio/pcm"])
-            width = 2 if fmt.type == "audio/pcm" else 1
-            samples = len(base64.b64decode(event["delta"])) // width * INTERNAL_RATE // fmt.rate
-            self._output.made(event.get("response_id", ""), samples)
+            # Counted, not decoded: the transport decodes what it plays.
+            self._output.made(event.get("response_id", ""),
+                              fmt.internal_samples(base64_bytes(event["delta"])))
         elif type_ == "response.done":
             rid = (event.get("response") or {}).get("id", "")
             self._formats.pop(rid, None)

@@ -14,11 +14,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from vivavoce.audio.formats import FORMATS, base64_bytes
 from vivavoce.protocol.output_buffer import response_format
 from vivavoce.types import Ending, Event
-
-# Bytes of one millisecond of audio in each wire format (PCM16 at 24 kHz, G.711 at 8 kHz).
-_BYTES_PER_MS = {"audio/pcm": 48, "audio/pcmu": 8, "audio/pcma": 8}
 
 
 @dataclass(frozen=True)
@@ -75,12 +73,13 @@ class Outbound:
     def _audio_ms_of(self, event: Event) -> int:
         type_ = event["type"]
         if type_ == "response.created":
-            self._rates[event["response"]["id"]] = _BYTES_PER_MS.get(response_format(event), 48)
+            fmt = FORMATS.get(response_format(event), FORMATS["audio/pcm"])
+            self._rates[event["response"]["id"]] = fmt.bytes_per_ms
         elif type_ == "response.done":
             self._rates.pop(event["response"]["id"], None)
         elif type_ == "response.output_audio.delta" and self._count_audio:
             rate = self._rates.get(event["response_id"], 48)
-            return len(event["delta"]) * 3 // 4 // rate
+            return base64_bytes(event["delta"]) // rate
         return 0
 
     def _let_go(self, why: Ending | None) -> None:
