@@ -91,7 +91,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str,
         if time.monotonic() > deadline:
             detail = ""
             if page is not None:
-                detail = (f"\nstates: {debug(page, 'stateLog')}\nturns: {debug(page, 'turns')}"
+                banner = page.text_content("#banner") if page.is_visible("#banner") else None
+                detail = (f"\nconnection: {page.text_content('#conn')!r}, banner: {banner!r}"
+                          f"\nstates: {debug(page, 'stateLog')}\nturns: {debug(page, 'turns')}"
                           f"\nerrors: {debug(page, 'errors')}\nproblems: {page.problems}")
             raise AssertionError(f"timed out waiting for {what}{detail}")
         # The sync Playwright API only delivers events (socket messages, console) while a

@@ -77,7 +77,13 @@ def escape_room_hints(state: dict[str, Any]) -> str:
     lines += [f"- {_ORDINALS[i]} digit: {riddle}" for i, riddle in enumerate(riddles)]
     lines += [
         "If the player answers a riddle, say whether they are right, then give the next one.",
-        "When the player says a four-digit code, call unlock_door with it.",
+        # The exact reply, not "call unlock_door": told only that, the 1.5B model's
+        # first-token probability of a call after "Try the code 0000 on the door." was
+        # ~0.33 (its threshold is 0.3), ~0.24 for "Is the code 0000?"; with it ~0.47
+        # and ~0.38, and ~0.67 / ~0.38 after a riddle (the 0.5B model: unchanged).
+        "Whenever the player says four digits, even as a question or a statement, do not "
+        'answer in words: reply with only {"name": "unlock_door", "arguments": '
+        '{"code": "<the four digits>"}}',
     ]
     return "\n".join(lines)
 
