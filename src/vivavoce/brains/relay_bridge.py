@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from vivavoce.audio.formats import FORMATS, Encoder, base64_bytes, duration_ms
+from vivavoce.output_buffer import OutputBuffer, nothing_to_clear, response_format
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
-from vivavoce.protocol.output_buffer import OutputBuffer, nothing_to_clear, response_format
 from vivavoce.store.log import ConversationLog
 from vivavoce.tools import offer
 from vivavoce.types import Ending, Event, Played, Usage

@@ -15,7 +15,7 @@ import numpy as np
 
 from vivavoce import metrics
 from vivavoce.audio.formats import FORMATS, Decoder
-from vivavoce.protocol.output_buffer import response_format
+from vivavoce.output_buffer import response_format
 from vivavoce.runtime.outbound import Backlog, Outbound
 from vivavoce.runtime.saving import SessionSaver, unsaved_error
 from vivavoce.runtime.transport import AudioPlayer, Transport

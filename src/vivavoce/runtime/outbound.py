@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from vivavoce.audio.formats import FORMATS, base64_bytes
-from vivavoce.protocol.output_buffer import response_format
+from vivavoce.output_buffer import response_format
 from vivavoce.types import Ending, Event
 
 

@@ -24,10 +24,10 @@ import numpy as np
 
 from vivavoce.audio.formats import FORMATS, Decoder, Encoder, duration_ms
 from vivavoce.engines.base import VAD
+from vivavoce.output_buffer import OutputBuffer, nothing_to_clear
 from vivavoce.protocol import client_events as ce
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError, parse_event, server_error
-from vivavoce.protocol.output_buffer import OutputBuffer, nothing_to_clear
 from vivavoce.session import items as item_rules
 from vivavoce.session.commands import Command, Prefill, Purpose, Transcribe
 from vivavoce.session.config import SessionConfig, apply_update
