@@ -24,7 +24,12 @@ from vivavoce.bench.prompts import SPEECH_LEVEL
 from vivavoce.bench.waiting import until
 from vivavoce.runtime.playback import Playback
 from vivavoce.transports.webrtc.calls import ice_configuration
-from vivavoce.transports.webrtc.media import MicReader, SpeakerTrack, hold_less_audio
+from vivavoce.transports.webrtc.media import (
+    MicReader,
+    SpeakerTrack,
+    buffer_audio,
+    listener_buffer,
+)
 from vivavoce.types import Played
 
 
@@ -145,7 +150,7 @@ class CallClient:
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
             # A browser's receiver, not aiortc's 80 ms default: what a caller would hear.
-            hold_less_audio(self.pc, track)
+            buffer_audio(self.pc, track, listener_buffer())
             self._tasks.append(asyncio.ensure_future(self._listen(track)))
 
     async def _listen(self, track: MediaStreamTrack) -> None:

@@ -28,9 +28,10 @@ from vivavoce.runtime.playback import Playback
 from vivavoce.transports.webrtc.media import (
     FRAME_SAMPLES,
     RTP_RATE,
+    ListeningBuffer,
     MicReader,
     SpeakerTrack,
-    hold_less_audio,
+    buffer_audio,
 )
 from vivavoce.types import ClientInput, Event, InputAudio, Played
 
@@ -178,7 +179,7 @@ class WebRTCCall(CallSide):
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
-            hold_less_audio(self.pc, track)
+            buffer_audio(self.pc, track, ListeningBuffer())
             self._tasks.spawn(self._listen(track))
 
     async def _listen(self, track: MediaStreamTrack) -> None:

@@ -11,8 +11,9 @@ from collections.abc import Callable
 import av
 import numpy as np
 from aiortc import RTCPeerConnection
-from aiortc.jitterbuffer import JitterBuffer
+from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RtpPacket
 
 from vivavoce.audio.formats import INTERNAL_RATE
 from vivavoce.runtime.playback import Playback
@@ -24,21 +25,48 @@ FRAME_SAMPLES = 960  # 20 ms
 MAX_LAG_S = 0.1
 
 
-# aiortc holds an audio packet until 4 more have arrived (80 ms) before decoding it. On a
-# call whose network is a LAN that is pure delay on every word the caller says, and on a
-# barge-in it is 80 ms more of the assistant talking over them; one frame of reorder
-# room is what a browser's jitter buffer keeps on such a link.
-JITTER_PREFETCH = 1
+# aiortc holds an audio packet until 4 more have arrived (80 ms) before decoding it, and
+# even with no prefetch it releases a frame only once the next packet is in (its
+# buffer is built for video frames spread over packets): 20 ms more on every word.
+# A listener that plays what it hears (a browser, the bench's caller) wants a frame of
+# reorder room; the server only listens, for which a late packet is better dropped than
+# every packet held.
+LISTENER_PREFETCH = 1
+MAX_MISORDER = 100  # packets: a jump back this far is a restarted stream, not a late one
 
 
-def hold_less_audio(pc: RTCPeerConnection, track: MediaStreamTrack) -> None:
-    """Give the receiver of `track` a jitter buffer that holds JITTER_PREFETCH frames
-    (called from the `track` event, before any packet has arrived). aiortc offers no
-    setting for it, hence its private attribute."""
+class ListeningBuffer:
+    """aiortc's jitter-buffer interface, for audio the server listens to but never
+    plays: every in-order packet (one Opus frame each) goes to the decoder the moment
+    it arrives; one older than what was already passed on is dropped (a 20 ms gap the
+    VAD and Whisper shrug off)."""
+
+    def __init__(self) -> None:
+        self._next: int | None = None  # the sequence number expected next
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        seq = packet.sequence_number
+        if self._next is not None:
+            late = (self._next - seq) & 0xFFFF
+            if 0 < late < MAX_MISORDER:
+                return False, None
+        self._next = (seq + 1) & 0xFFFF
+        return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
+
+
+def buffer_audio(pc: RTCPeerConnection, track: MediaStreamTrack,
+                 buffer: JitterBuffer | ListeningBuffer) -> None:
+    """Give the receiver of `track` this jitter buffer instead of aiortc's (called from
+    the `track` event, before any packet has arrived). aiortc offers no setting for
+    it, hence its private attribute."""
     for receiver in pc.getReceivers():
         if receiver.track is track:
-            receiver._RTCRtpReceiver__jitter_buffer = JitterBuffer(  # type: ignore[attr-defined]
-                capacity=16, prefetch=JITTER_PREFETCH)
+            receiver._RTCRtpReceiver__jitter_buffer = buffer  # type: ignore[attr-defined]
+
+
+def listener_buffer() -> JitterBuffer:
+    """What a browser's receiver keeps on a LAN: one frame of reorder room."""
+    return JitterBuffer(capacity=16, prefetch=LISTENER_PREFETCH)
 
 
 class MicReader:
