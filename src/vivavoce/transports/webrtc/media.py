@@ -29,8 +29,8 @@ MAX_LAG_S = 0.1
 # even with no prefetch it releases a frame only once the next packet is in (its
 # buffer is built for video frames spread over packets): 20 ms more on every word.
 # A listener that plays what it hears (a browser, the bench's caller) wants a frame of
-# reorder room; the server only listens, for which a late packet is better dropped than
-# every packet held.
+# reorder room; the server only listens, and takes that room only once a path has
+# shown it reorders packets.
 LISTENER_PREFETCH = 1
 MAX_MISORDER = 100  # packets: a jump back this far is a restarted stream, not a late one
 
@@ -38,17 +38,24 @@ MAX_MISORDER = 100  # packets: a jump back this far is a restarted stream, not a
 class ListeningBuffer:
     """aiortc's jitter-buffer interface, for audio the server listens to but never
     plays: every in-order packet (one Opus frame each) goes to the decoder the moment
-    it arrives; one older than what was already passed on is dropped (a 20 ms gap the
-    VAD and Whisper shrug off)."""
+    it arrives. The first packet that comes after a later one is dropped (a 20 ms gap
+    the VAD and Whisper shrug off), and from then on the call keeps a browser's frame
+    of reorder room: a path that reorders once will do it again."""
 
     def __init__(self) -> None:
         self._next: int | None = None  # the sequence number expected next
+        self._reordering: JitterBuffer | None = None
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        if self._reordering is not None:
+            return self._reordering.add(packet)
         seq = packet.sequence_number
         if self._next is not None:
             late = (self._next - seq) & 0xFFFF
-            if 0 < late < MAX_MISORDER:
+            if late == 1:  # the packet just passed on, again
+                return False, None
+            if 1 < late < MAX_MISORDER:
+                self._reordering = listener_buffer()
                 return False, None
         self._next = (seq + 1) & 0xFFFF
         return False, JitterFrame(data=packet._data, timestamp=packet.timestamp)  # type: ignore[attr-defined]
