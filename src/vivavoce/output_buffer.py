@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from vivavoce.audio.formats import FORMATS, WireFormat
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.types import Event, Played
 
@@ -24,11 +25,24 @@ Emit = Callable[..., Any]  # emit(type, **fields): a server event for the client
 DRAINED_SLACK = 1200  # samples (50 ms)
 
 
-def response_format(event: Event) -> str:
-    """The audio format of the response a `response.created` announces (a relayed
-    upstream may leave it out: then it is the default)."""
-    output = ((event.get("response") or {}).get("audio") or {}).get("output") or {}
-    return (output.get("format") or {}).get("type", "audio/pcm")
+class ResponseFormats:
+    """The wire format of each response's audio, from its `response.created` (a relayed
+    upstream may leave it out: then it is the default) to its `response.done`."""
+
+    def __init__(self) -> None:
+        self._formats: dict[str, WireFormat] = {}
+
+    def follow(self, event: Event) -> None:
+        response = event.get("response") or {}
+        if event.get("type") == "response.created":
+            output = (response.get("audio") or {}).get("output") or {}
+            self._formats[response.get("id", "")] = FORMATS.get(
+                (output.get("format") or {}).get("type", ""), FORMATS["audio/pcm"])
+        elif event.get("type") == "response.done":
+            self._formats.pop(response.get("id", ""), None)
+
+    def of(self, response_id: str) -> WireFormat:
+        return self._formats.get(response_id, FORMATS["audio/pcm"])
 
 
 def nothing_to_clear() -> ProtocolError:
@@ -73,6 +87,20 @@ class OutputBuffer:
         if report.state == "drained":
             self._stop_if_drained(rid)
         return first
+
+    def clear_for_client(self, active: str | None, cancel: Callable[[str], Any]) -> list[str]:
+        """A client's `output_audio_buffer.clear`: `cancel` the response being made, drop
+        what is unplayed (a `cleared` for the active response even when none of its audio
+        was made yet); the ids of the responses whose audio was dropped. Raises when
+        there is nothing to clear."""
+        if active is None and not self.holding:
+            raise nothing_to_clear()
+        if active is not None:
+            cancel(active)
+        cleared = self.clear()
+        if not cleared:
+            self._emit("output_audio_buffer.cleared", response_id=active)
+        return cleared
 
     def clear(self) -> list[str]:
         """Drop every response's unplayed audio (one `cleared` each); the ids."""

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from vivavoce.audio.formats import FORMATS, Encoder, base64_bytes, duration_ms
-from vivavoce.output_buffer import OutputBuffer, nothing_to_clear, response_format
+from vivavoce.output_buffer import OutputBuffer, ResponseFormats
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError
 from vivavoce.store.log import ConversationLog
@@ -122,7 +122,7 @@ class RelayBridge:
         # The upstream session's input audio format, for audio that came without JSON.
         self._input_encoder = Encoder(FORMATS["audio/pcm"])
         self._output = OutputBuffer(self._emit) if server_playback else None
-        self._formats: dict[str, str] = {}  # response id → its audio's wire format
+        self._formats = ResponseFormats()
 
     # ------------------------------------------------------------------ outputs
     def drain(self) -> tuple[list[Event], list[Event], list[Command]]:
@@ -257,31 +257,24 @@ class RelayBridge:
     def _clear_output(self, event: Event) -> None:
         assert self._output is not None
         active = self._active.get("id") if self._active else None
-        if active is None and not self._output.holding:
+        try:
+            self._output.clear_for_client(active, lambda _: self._send_own(
+                {"type": "response.cancel"}))
+        except ProtocolError as err:
             event_id = event.get("event_id")
-            self._tell_client(nothing_to_clear().to_event(
-                event_id if isinstance(event_id, str) else None))
-            return
-        if active is not None:
-            self._send_own({"type": "response.cancel"})
-        if not self._output.clear():
-            self._emit("output_audio_buffer.cleared", response_id=active)
+            self._tell_client(err.to_event(event_id if isinstance(event_id, str) else None))
 
     def _follow_playback(self, type_: str, event: Event) -> None:
         """The upstream's answer as the transport will play it."""
         assert self._output is not None
-        if type_ == "response.created":
-            self._formats[(event.get("response") or {}).get("id", "")] = response_format(event)
-        elif type_ == "response.output_audio.delta" and isinstance(event.get("delta"), str):
-            fmt = FORMATS.get(self._formats.get(event.get("response_id", ""), ""),
-                              FORMATS["audio/pcm"])
+        self._formats.follow(event)
+        if type_ == "response.output_audio.delta" and isinstance(event.get("delta"), str):
+            rid = event.get("response_id", "")
             # Counted, not decoded: the transport decodes what it plays.
-            self._output.made(event.get("response_id", ""),
-                              fmt.internal_samples(base64_bytes(event["delta"])))
+            self._output.made(rid, self._formats.of(rid).internal_samples(
+                base64_bytes(event["delta"])))
         elif type_ == "response.done":
-            rid = (event.get("response") or {}).get("id", "")
-            self._formats.pop(rid, None)
-            self._output.finished(rid)
+            self._output.finished((event.get("response") or {}).get("id", ""))
         elif type_ == "input_audio_buffer.speech_started" and self._interrupts():
             self._output.clear()  # the upstream cancels its answer; the unplayed rest goes
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vivavoce import metrics
-from vivavoce.audio.formats import FORMATS, Decoder
-from vivavoce.output_buffer import response_format
+from vivavoce.audio.formats import Decoder
+from vivavoce.output_buffer import ResponseFormats
 from vivavoce.runtime.outbound import Backlog, Outbound
 from vivavoce.runtime.saving import SessionSaver, unsaved_error
 from vivavoce.runtime.transport import AudioPlayer, Transport
@@ -31,7 +31,7 @@ class _Listener:
     extensions: bool  # vivavoce's own events (turn spans) too
     # For a transport that plays audio itself: the wire format of each response's
     # audio, and a decoder per response.
-    formats: dict[str, str] = field(default_factory=dict)
+    formats: ResponseFormats = field(default_factory=ResponseFormats)
     decoders: dict[str, Decoder] = field(default_factory=dict)
     outbound: Outbound = field(init=False)
 
@@ -47,19 +47,16 @@ class _Listener:
         await self.transport.send(event)
 
     def _track(self, event: Event) -> None:
-        response = event.get("response") or {}
-        if event["type"] == "response.created":
-            self.formats[response.get("id", "")] = response_format(event)
-        elif event["type"] == "response.done":
-            self.formats.pop(response.get("id", ""), None)
-            self.decoders.pop(response.get("id", ""), None)
+        self.formats.follow(event)
+        if event["type"] == "response.done":
+            self.decoders.pop((event.get("response") or {}).get("id", ""), None)
 
     async def _play(self, event: Event) -> None:
         assert isinstance(self.transport, AudioPlayer)
         rid = event["response_id"]
         decoder = self.decoders.get(rid)
         if decoder is None:
-            decoder = self.decoders[rid] = Decoder(FORMATS[self.formats.get(rid, "audio/pcm")])
+            decoder = self.decoders[rid] = Decoder(self.formats.of(rid))
         await self.transport.play(rid, event["item_id"], decoder.decode(
             base64.b64decode(event["delta"])))
 

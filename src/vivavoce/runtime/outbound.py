@@ -14,8 +14,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from vivavoce.audio.formats import FORMATS, base64_bytes
-from vivavoce.output_buffer import response_format
+from vivavoce.audio.formats import base64_bytes
+from vivavoce.output_buffer import ResponseFormats
 from vivavoce.types import Ending, Event
 
 
@@ -45,7 +45,7 @@ class Outbound:
         self._count_audio = count_audio
         self._queue: deque[tuple[Event, int]] = deque()
         self._audio_ms = 0
-        self._rates: dict[str, int] = {}  # response id → bytes per ms of its audio
+        self._formats = ResponseFormats()
         self._ready = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -71,14 +71,9 @@ class Outbound:
             self._let_go(Ending(f"slow reader: {waiting} not yet read", Ending.POLICY))
 
     def _audio_ms_of(self, event: Event) -> int:
-        type_ = event["type"]
-        if type_ == "response.created":
-            fmt = FORMATS.get(response_format(event), FORMATS["audio/pcm"])
-            self._rates[event["response"]["id"]] = fmt.bytes_per_ms
-        elif type_ == "response.done":
-            self._rates.pop(event["response"]["id"], None)
-        elif type_ == "response.output_audio.delta" and self._count_audio:
-            rate = self._rates.get(event["response_id"], 48)
+        self._formats.follow(event)
+        if event["type"] == "response.output_audio.delta" and self._count_audio:
+            rate = self._formats.of(event["response_id"]).bytes_per_ms
             return base64_bytes(event["delta"]) // rate
         return 0
 

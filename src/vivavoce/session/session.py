@@ -24,7 +24,7 @@ import numpy as np
 
 from vivavoce.audio.formats import FORMATS, Decoder, Encoder, duration_ms
 from vivavoce.engines.base import VAD
-from vivavoce.output_buffer import OutputBuffer, nothing_to_clear
+from vivavoce.output_buffer import OutputBuffer
 from vivavoce.protocol import client_events as ce
 from vivavoce.protocol import ids
 from vivavoce.protocol.errors import ProtocolError, parse_event, server_error
@@ -83,7 +83,10 @@ class Session:
                                     server_playback=server_playback)
         self._turns = TurnTaking(self._out, self, vad, self.config.audio.input.turn_detection,
                                  speculative_stt)
-        self._output = OutputBuffer(self._out.emit) if server_playback else None
+        # Fed only when the transport plays the audio itself; otherwise it holds nothing
+        # and a client's clear only cancels.
+        self._server_playback = server_playback
+        self._output = OutputBuffer(self._out.emit)
         self._out.emit("session.created", session=self.config.wire())
         self._out.emit("conversation.created", conversation={
             "id": self.conversation.id, "object": "realtime.conversation"})
@@ -207,7 +210,8 @@ class Session:
     def interrupt(self, speech_start: float) -> None:
         self._responses.barge_in(speech_start)
         self._responses.cancel_tools()
-        self._clear_output()  # the transport stops playing and says what was heard
+        # The transport stops playing and says what was heard.
+        self._never_played(self._output.clear())
 
     def commit(self, item_id: str, audio: np.ndarray, spans: Spans | None,
                speculation: Speculation | None = None) -> None:
@@ -250,8 +254,7 @@ class Session:
 
     def _answer_finished(self, response_id: str, played_ms: int) -> None:
         self._turns.answer_finished(played_ms)
-        if self._output is not None:
-            self._output.finished(response_id)
+        self._output.finished(response_id)
 
     # ------------------------------------------------------------------ transcripts
     @_guarded
@@ -394,28 +397,20 @@ class Session:
         self._responses.cancel("client_cancelled")
 
     def _on_output_clear(self, event: ce.OutputAudioBufferClear) -> None:
-        active = self._responses.active_id
-        holding = self._output.holding if self._output is not None else []
-        if active is None and not holding:
-            raise nothing_to_clear()
-        if active is not None:
-            self._responses.cancel("client_cancelled")
-        if not self._clear_output():
-            self._out.emit("output_audio_buffer.cleared", response_id=active)
+        cleared = self._output.clear_for_client(
+            self._responses.active_id, lambda _: self._responses.cancel("client_cancelled"))
+        self._never_played(cleared)
 
-    def _clear_output(self) -> list[str]:
-        """Drop the unplayed audio of every response; the ids of those that had some."""
-        cleared = self._output.clear() if self._output is not None else []
-        for response_id in cleared:
+    def _never_played(self, response_ids: list[str]) -> None:
+        for response_id in response_ids:
             self._responses.never_played(response_id)
-        return cleared
 
     # ------------------------------------------------------------------ server playback
     @_guarded
     def played(self, report: Played, now: float = 0.0) -> None:
         """What the transport that plays the audio itself has played of a response."""
         self._out.now = now
-        if self._output is None:
+        if not self._server_playback:
             return
         if report.state == "cleared":
             self._truncate_to_heard(report.item_id, duration_ms(report.item_samples))
@@ -446,7 +441,7 @@ class Session:
                        now: float = 0.0) -> None:
         """A chunk of assistant speech (int16, 24 kHz); `text` is what it starts to say."""
         self._out.now = now
-        if self._output is not None and self._responses.active_id == response_id and len(pcm):
+        if self._server_playback and self._responses.active_id == response_id and len(pcm):
             self._output.made(response_id, len(pcm))
         self._responses.audio(response_id, pcm, text)
 
