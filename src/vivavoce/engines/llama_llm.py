@@ -25,6 +25,7 @@ from llama_cpp import Llama, LlamaGrammar, LogitsProcessorList
 from llama_cpp.llama_chat_format import ChatFormatterResponse, Jinja2ChatFormatter
 from llama_cpp.llama_grammar import json_schema_to_gbnf
 
+from . import kv_splice
 from .base import (
     EngineError,
     LLMChunk,
@@ -121,6 +122,8 @@ class LlamaLLM:
         if not template:
             raise EngineError(f"{model_path} has no chat template in its metadata")
         eos = self._llm.token_eos()
+        self._end_of_message = eos  # ends every message in the chat template
+        self._splices = kv_splice.enable(self._llm)
         self._formatter = Jinja2ChatFormatter(
             template=template,
             eos_token=self._llm.detokenize([eos], special=True).decode(),
@@ -145,7 +148,8 @@ class LlamaLLM:
         if cancel.is_set():
             return
         tools, rendered, tokens = self._prompt(request)
-        cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
+        spliced = self._splice(tokens)
+        cached = _common_prefix(self._llm._input_ids.tolist(), tokens) - spliced
         choice = request.tool_choice
         named = choice.get("name") if isinstance(choice, dict) else None
         # Right after a tool result the small model tends to call the tool again:
@@ -252,10 +256,21 @@ class LlamaLLM:
     def _read(self, tokens: list[int]) -> None:
         """Evaluate `tokens`, reusing the cache for what they share with it (at least
         the last token is read again, so its logits are fresh)."""
+        self._splice(tokens)
         cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
         if cached < len(tokens):
             self._llm.n_tokens = cached  # eval() drops the cache past this point
             self._llm.eval(tokens[cached:])
+
+    def _splice(self, tokens: list[int]) -> int:
+        """New instructions before cached tools: read only them (see kv_splice).
+        Returns how many tokens it read."""
+        cached = self._llm._input_ids.tolist()
+        splice = kv_splice.plan(cached, tokens, self._end_of_message) if self._splices else None
+        if splice is None:
+            return 0
+        kv_splice.apply(self._llm, splice, tokens)
+        return splice.new_middle_end - splice.head
 
     def render(self, request: LLMRequest) -> str:
         """The prompt text a `stream` of this request reads."""
