@@ -241,7 +241,7 @@ def main() -> None:
     rows = []
     for name in args.models:
         llm = LlamaLLM(model_path(name), n_threads=2, name=name,
-                       tool_examples=CATALOG[name].tool_examples)
+                       examples=CATALOG[name].examples)
         for setting in args.sampling:
             temperature, penalty = (float(x) for x in setting.split(":"))
             llm.sampling = Sampling(temperature=temperature, repeat_penalty=penalty)

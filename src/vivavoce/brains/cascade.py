@@ -25,17 +25,9 @@ from vivavoce.engines.punctuation_end_of_turn import PunctuationEndOfTurn
 from vivavoce.types import ResponseRequest
 
 # Said once before the persona: the model is heard, not read.
-# Ahead of every session's instructions, so the KV cache keeps it. The examples of
-# right one-sentence answers lift the 1.5B from 92 % to 96 % on benchmarks/answers.py
-# (sums mostly: "one hundred minus thirty-five" was 75 without them).
 SPOKEN_STYLE = (
     "You are a voice assistant: your replies are spoken aloud. Answer in short, natural "
-    "spoken sentences; no lists, markdown, emoji or code unless asked. Be accurate. "
-    "Examples of good replies:\n"
-    "User: How many legs does an ant have? You: An ant has six legs.\n"
-    "User: What is forty minus twelve? You: Forty minus twelve is twenty-eight.\n"
-    "User: Can a whale breathe underwater? You: No, a whale has to come up for air.\n"
-    "User: In one word, what color is grass? You: Green."
+    "spoken sentences; no lists, markdown, emoji or code unless asked."
 )
 
 

@@ -97,6 +97,17 @@ tool's JSON call and no words, like this:
 {examples}
 For anything else, reply in plain spoken words, without naming the tools. When a tool \
 result arrives, say it to the user in words."""
+# Right one-sentence answers, at the end of the system message's first paragraph (the
+# server's spoken style, ahead of the instructions: the KV cache keeps them for every
+# session). They lift the 1.5B from 92 % to 96 % on benchmarks/answers.py (sums mostly:
+# "one hundred minus thirty-five" was 75 without them). Ahead of that paragraph the
+# 1.5B answers in words where it should call a tool (4 of 20 calls, 14 after it); the
+# 0.5B, shown them, does so too (10 of 20, was 19).
+_ANSWER_EXAMPLES = """Be accurate. Examples of good replies:
+User: How many legs does an ant have? You: An ant has six legs.
+User: What is forty minus twelve? You: Forty minus twelve is twenty-eight.
+User: Can a whale breathe underwater? You: No, a whale has to come up for air.
+User: In one word, what color is grass? You: Green."""
 # Share of the first token's probability that must open a call (and, with examples,
 # be more than any single other token has).
 CALL_PROBABILITY = {False: 0.5, True: 0.3}
@@ -108,13 +119,14 @@ class LlamaLLM:
     def __init__(self, model_path: str | Path, *, n_ctx: int = 4096,
                  n_threads: int | None = None, name: str = "llama.cpp",
                  sampling: Sampling | None = None, speakable_only: bool = True,
-                 tool_examples: bool = False) -> None:
+                 examples: bool = False) -> None:
         """`speakable_only`: never write what an English voice cannot say (see speakable);
-        `tool_examples`: show an example call per tool (what the model needs, see above)."""
+        `examples`: show right answers and an example call per tool (what the 1.5B
+        model needs, see above)."""
         threads = n_threads or os.cpu_count() or 1  # llama.cpp's default is half the cores
         self.name = name
         self.sampling = sampling or Sampling()
-        self._tool_examples = tool_examples
+        self._examples = examples
         self._llm = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=threads,
                           n_threads_batch=threads, verbose=False)
         self._n_ctx = n_ctx
@@ -188,7 +200,7 @@ class LlamaLLM:
 
     def _decision(self, prompt_len: int, *, force_call: bool, may_call: bool) -> _Decision:
         return _Decision(prompt_len, self._call_openers, self._not_speech, self._speech_bias,
-                         CALL_PROBABILITY[self._tool_examples], force_call=force_call,
+                         CALL_PROBABILITY[self._examples], force_call=force_call,
                          may_call=may_call)
 
     def _generate(self, tokens: list[int], rendered: ChatFormatterResponse, request: LLMRequest,
@@ -292,7 +304,7 @@ class LlamaLLM:
                 ) -> tuple[dict[str, ToolSchema], ChatFormatterResponse, list[int]]:
         tools = {fn["name"]: fn for fn in (t.get("function", t) for t in request.tools)}
         rendered, tokens = self._render(_prompt_messages(request.messages, tools,
-                                                         self._tool_examples),
+                                                         self._examples),
                                         room=min(request.max_tokens or 512, self._n_ctx // 4))
         return tools, rendered, tokens
 
@@ -424,6 +436,9 @@ def _prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
         else:
             parts = [_TOOLS.format(schemas=schemas), *persona, _TOOLS_RULE]
         out.insert(0, {"role": "system", "content": "\n\n".join(parts)})
+    if examples and out and out[0]["role"] == "system":
+        style, gap, rest = out[0]["content"].partition("\n\n")
+        out[0] = {"role": "system", "content": f"{style} {_ANSWER_EXAMPLES}{gap}{rest}"}
     return out
 
 

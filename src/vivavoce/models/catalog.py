@@ -46,7 +46,7 @@ class ModelSpec:
     kind: str = ""  # the stage it serves: vad, stt, llm or tts
     speed: str = ""  # measured on a quiet 2-core CPU, for `vivavoce models list`
     size: int = 0  # bytes of the assembled file, shown before it is installed
-    tool_examples: bool = False  # an LLM that calls tools reliably only after examples
+    examples: bool = False  # an LLM prompted with examples of answers and tool calls
 
     @property
     def assembled(self) -> bool:
@@ -110,7 +110,7 @@ CATALOG: dict[str, ModelSpec] = {
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
             filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             size=1_117_320_768,
-            tool_examples=True,
+            examples=True,
             kind="llm",
             speed="prompt ~89 tok/s, writing ~34 tok/s, ~2.0 GB RAM",
         ),
