@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -143,6 +143,9 @@ class RaisingLLM:
     name = "raising"
 
     def prefill(self, request: LLMRequest) -> None:
+        pass
+
+    def refresh(self, stop: Callable[[], bool]) -> None:
         pass
 
     def stream(self, request: LLMRequest, cancel: threading.Event) -> Iterator[object]:

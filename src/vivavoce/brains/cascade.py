@@ -18,7 +18,7 @@ from vivavoce.audio.formats import INTERNAL_RATE, SPEECH_RATE
 from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
 from vivavoce.brains.base import AudioOut, BrainOutput, Mark
 from vivavoce.brains.messages import to_messages
-from vivavoce.brains.threads import iterate_in_thread
+from vivavoce.brains.threads import iterate_in_thread, run_later, work_waiting
 from vivavoce.engines.base import LLM, STT, TTS, EndOfTurn, LLMChunk, LLMRequest, TextDelta
 from vivavoce.engines.clauses import ClauseSegmenter
 from vivavoce.engines.punctuation_end_of_turn import PunctuationEndOfTurn
@@ -89,6 +89,18 @@ class Cascade:
             finally:
                 self._answering = False
 
+    def _refresh(self) -> None:
+        """After an answer, while it plays: make an approximate LLM cache exact (see
+        engines/kv_splice), yielding the model to any work queued for it."""
+        def job() -> None:
+            if self._llm_lock.acquire(blocking=False):
+                try:
+                    self.llm.refresh(lambda: work_waiting("llm"))
+                finally:
+                    self._llm_lock.release()
+
+        run_later(job, "llm")
+
     async def prefill(self, request: ResponseRequest) -> None:
         def read() -> None:
             # Never make a real response wait for a guess: skip if the model is busy.
@@ -153,6 +165,7 @@ class Cascade:
                         first = False
                         yield Mark("llm_first_token")
                     yield chunk
+                self._refresh()
                 return
             # Audio: clauses flow through a queue so TTS and the LLM overlap.
             clauses: asyncio.Queue[str | LLMChunk | Mark | BaseException | None] = asyncio.Queue()
@@ -175,6 +188,7 @@ class Cascade:
                         go.set()
                         yield out
                 first = False
+            self._refresh()
         finally:
             # Stop the LLM thread too: a cancelled answer must not keep the CPU busy.
             if writer is not None:

@@ -25,6 +25,9 @@ class _Worker:
     def submit(self, job: Callable[[], None]) -> None:
         self._jobs.put(job)
 
+    def has_waiting(self) -> bool:
+        return not self._jobs.empty()
+
     def _run(self) -> None:
         while True:
             job = self._jobs.get()
@@ -43,6 +46,16 @@ def _worker(name: str) -> _Worker:
         if name not in _workers:
             _workers[name] = _Worker(name)
         return _workers[name]
+
+
+def run_later(job: Callable[[], None], name: str) -> None:
+    """Run `job` on the long-lived thread called `name`, after what it has to do now."""
+    _worker(name).submit(job)
+
+
+def work_waiting(name: str) -> bool:
+    """Whether work waits behind what the thread called `name` is doing."""
+    return _worker(name).has_waiting()
 
 
 async def iterate_in_thread(make: Callable[[threading.Event], Iterator[T]],

@@ -8,7 +8,7 @@ check a cancel event between steps, so a barge-in stops work at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -93,6 +93,11 @@ class LLM(Protocol):
     def prefill(self, request: LLMRequest) -> None:
         """Read as much of this request's prompt as is known into a cache, so that a
         `stream` whose prompt starts the same way starts sooner; it may do nothing."""
+        ...
+
+    def refresh(self, stop: Callable[[], bool]) -> None:
+        """In idle time, make a cache that holds an approximation exact again, giving up
+        as soon as `stop()` says the model is wanted; it may do nothing."""
         ...
 
 

@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,6 +136,7 @@ class LlamaLLM:
         eos = self._llm.token_eos()
         self._end_of_message = eos  # ends every message in the chat template
         self._splices = kv_splice.enable(self._llm)
+        self._approximate_from: int | None = None  # the cache past here: a splice's tail
         self._formatter = Jinja2ChatFormatter(
             template=template,
             eos_token=self._llm.detokenize([eos], special=True).decode(),
@@ -161,7 +162,7 @@ class LlamaLLM:
             return
         tools, rendered, tokens = self._prompt(request)
         spliced = self._splice(tokens)
-        cached = _common_prefix(self._llm._input_ids.tolist(), tokens) - spliced
+        cached = self._reused(tokens) - spliced
         choice = request.tool_choice
         named = choice.get("name") if isinstance(choice, dict) else None
         # Right after a tool result the small model tends to call the tool again:
@@ -269,7 +270,7 @@ class LlamaLLM:
         """Evaluate `tokens`, reusing the cache for what they share with it (at least
         the last token is read again, so its logits are fresh)."""
         self._splice(tokens)
-        cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
+        cached = self._reused(tokens)
         if cached < len(tokens):
             self._llm.n_tokens = cached  # eval() drops the cache past this point
             self._llm.eval(tokens[cached:])
@@ -282,7 +283,20 @@ class LlamaLLM:
         if splice is None:
             return 0
         kv_splice.apply(self._llm, splice, tokens)
+        self._approximate_from = splice.new_middle_end
         return splice.new_middle_end - splice.head
+
+    def _reused(self, tokens: list[int]) -> int:
+        """How much of the cache `tokens` keep; what they do not is read again, exactly."""
+        cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
+        if self._approximate_from is not None and cached <= self._approximate_from:
+            self._approximate_from = None
+        return cached
+
+    def refresh(self, stop: Callable[[], bool]) -> None:
+        if self._approximate_from is not None and \
+                kv_splice.reread(self._llm, self._approximate_from, stop):
+            self._approximate_from = None
 
     def render(self, request: LLMRequest) -> str:
         """The prompt text a `stream` of this request reads."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ._http import Endpoint
@@ -33,6 +33,9 @@ class OpenAIHTTPLLM:
 
     def prefill(self, request: LLMRequest) -> None:
         """Nothing: a remote server keeps its own prompt cache."""
+
+    def refresh(self, stop: Callable[[], bool]) -> None:
+        """Nothing: there is no approximation to make exact."""
 
     def stream(self, request: LLMRequest, cancel: threading.Event) -> Iterator[LLMChunk]:
         body: dict[str, Any] = {
