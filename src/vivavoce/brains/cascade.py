@@ -31,6 +31,8 @@ SPOKEN_STYLE = (
 )
 
 
+# The longest a prefill waits for a refresh to give the LLM up (it does within 8 tokens).
+REFRESH_YIELD_S = 1.0
 # The longest the LLM pauses for the first chunk's rendering.
 MAX_PAUSE_S = 2.0
 
@@ -50,6 +52,8 @@ class Cascade:
         # re-entrant, and two sessions at once would only halve each one's speed.
         self._llm_lock = threading.Lock()
         self._answering = False  # a response holds the LLM (not a prefill)
+        self._refreshing = False  # a refresh holds it (see _refresh)
+        self._prefill_waiting = threading.Event()
         self._tts_lock = threading.Lock()
 
     async def transcribe(self, audio: np.ndarray, language: str | None,
@@ -91,20 +95,29 @@ class Cascade:
 
     def _refresh(self) -> None:
         """After an answer, while it plays: make an approximate LLM cache exact (see
-        engines/kv_splice), yielding the model to any work queued for it."""
+        engines/kv_splice), giving the model up to any work queued for it or a prefill."""
         def job() -> None:
             if self._llm_lock.acquire(blocking=False):
+                self._refreshing = True
                 try:
-                    self.llm.refresh(lambda: work_waiting("llm"))
+                    self.llm.refresh(lambda: work_waiting("llm") or self._prefill_waiting.is_set())
                 finally:
+                    self._refreshing = False
                     self._llm_lock.release()
 
         run_later(job, "llm")
 
     async def prefill(self, request: ResponseRequest) -> None:
         def read() -> None:
-            # Never make a real response wait for a guess: skip if the model is busy.
-            if self._llm_lock.acquire(blocking=False):
+            # Never make a real response wait for a guess: skip if one holds the model. A
+            # refresh is only tidying up: it gives way within a few tokens.
+            if self._refreshing:
+                self._prefill_waiting.set()
+                taken = self._llm_lock.acquire(timeout=REFRESH_YIELD_S)
+                self._prefill_waiting.clear()
+            else:
+                taken = self._llm_lock.acquire(blocking=False)
+            if taken:
                 try:
                     self.llm.prefill(self._llm_request(request))
                 finally:
