@@ -47,6 +47,16 @@ class Splice:
         return self.new_middle_end + self.tail_end - self.old_middle_end
 
 
+def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many tokens `a` and `b` start with alike."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def plan(cached: Sequence[int], prompt: Sequence[int], end_of_message: int,
          min_tail: int = MIN_TAIL) -> Splice | None:
     """A splice of the prompt's first message into the cache, if one is worth it."""
@@ -55,13 +65,8 @@ def plan(cached: Sequence[int], prompt: Sequence[int], end_of_message: int,
         prompt_end = list(prompt).index(end_of_message) + 1
     except ValueError:
         return None  # no whole first message in one of them
-    head = 0
-    while head < min(cached_end, prompt_end) and cached[head] == prompt[head]:
-        head += 1
-    tail = 0
-    while (tail < min(cached_end, prompt_end) - head
-           and cached[cached_end - 1 - tail] == prompt[prompt_end - 1 - tail]):
-        tail += 1
+    head = min(shared_prefix(cached, prompt), cached_end, prompt_end)
+    tail = shared_prefix(cached[head:cached_end][::-1], prompt[head:prompt_end][::-1])
     if head == prompt_end or tail < min_tail:
         return None  # the same first message (the plain prefix cache serves), or too little
     return Splice(head, cached_end - tail, prompt_end - tail, cached_end)

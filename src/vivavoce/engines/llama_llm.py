@@ -161,8 +161,8 @@ class LlamaLLM:
         if cancel.is_set():
             return
         tools, rendered, tokens = self._prompt(request)
-        spliced = self._splice(tokens)
-        cached = self._reused(tokens) - spliced
+        kept, spliced = self._reuse(tokens)
+        cached = kept - spliced
         choice = request.tool_choice
         named = choice.get("name") if isinstance(choice, dict) else None
         # Right after a tool result the small model tends to call the tool again:
@@ -269,29 +269,26 @@ class LlamaLLM:
     def _read(self, tokens: list[int]) -> None:
         """Evaluate `tokens`, reusing the cache for what they share with it (at least
         the last token is read again, so its logits are fresh)."""
-        self._splice(tokens)
-        cached = self._reused(tokens)
+        cached, _ = self._reuse(tokens)
         if cached < len(tokens):
             self._llm.n_tokens = cached  # eval() drops the cache past this point
             self._llm.eval(tokens[cached:])
 
-    def _splice(self, tokens: list[int]) -> int:
-        """New instructions before cached tools: read only them (see kv_splice).
-        Returns how many tokens it read."""
+    def _reuse(self, tokens: list[int]) -> tuple[int, int]:
+        """Ready the cache for `tokens`: new instructions before cached tools are spliced
+        in (see kv_splice). Returns how much of the cache they keep (the rest is read
+        again, exactly) and how many tokens the splice read."""
         cached = self._llm._input_ids.tolist()
         splice = kv_splice.plan(cached, tokens, self._end_of_message) if self._splices else None
-        if splice is None:
-            return 0
-        kv_splice.apply(self._llm, splice, tokens)
-        self._approximate_from = splice.new_middle_end
-        return splice.new_middle_end - splice.head
-
-    def _reused(self, tokens: list[int]) -> int:
-        """How much of the cache `tokens` keep; what they do not is read again, exactly."""
-        cached = _common_prefix(self._llm._input_ids.tolist(), tokens)
-        if self._approximate_from is not None and cached <= self._approximate_from:
+        read = 0
+        if splice is not None:
+            kv_splice.apply(self._llm, splice, tokens)
+            self._approximate_from = splice.new_middle_end
+            cached, read = tokens[:splice.spliced_end], splice.new_middle_end - splice.head
+        kept = _common_prefix(cached, tokens)
+        if self._approximate_from is not None and kept <= self._approximate_from:
             self._approximate_from = None
-        return cached
+        return kept, read
 
     def refresh(self, stop: Callable[[], bool]) -> None:
         if self._approximate_from is not None and \
@@ -402,13 +399,8 @@ def _grounded(call: ToolCall, tool: ToolSchema, said: str) -> bool:
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
     # llama.cpp re-evaluates the last prompt token to get fresh logits.
-    return min(n, len(b) - 1)
+    return min(kv_splice.shared_prefix(a, b), len(b) - 1)
 
 
 def _prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
