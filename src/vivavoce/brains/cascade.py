@@ -15,6 +15,7 @@ from contextlib import aclosing
 import numpy as np
 
 from vivavoce.audio.formats import INTERNAL_RATE, SPEECH_RATE
+from vivavoce.audio.onset import from_onset
 from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
 from vivavoce.brains.base import AudioOut, BrainOutput, Mark
 from vivavoce.brains.messages import to_messages
@@ -147,7 +148,8 @@ class Cascade:
                     cancel: threading.Event) -> Iterator[np.ndarray]:
         resampler = StreamResampler(self.tts.sample_rate, INTERNAL_RATE)
         with self._tts_lock:
-            for chunk in self.tts.synthesize(text, voice, cancel, speed):
+            for chunk in from_onset(self.tts.synthesize(text, voice, cancel, speed),
+                                    self.tts.sample_rate):
                 out = resampler.process(chunk)
                 if len(out):
                     yield out
