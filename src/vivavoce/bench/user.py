@@ -2,7 +2,8 @@
 
 Times are wall-clock on the bench's side. A prompt's "end of speech" is when
 its last loud sample was sent, which in real-time streaming is when the user
-stopped talking.
+stopped talking. An answer is heard when its first loud sample plays, not when the
+delta carrying it arrives: silence ahead of the voice is waited through too.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ CUT_IN_WAIT_S = 15.0
 class Turn:
     prompt: str
     status: str = "no response"
-    ttfa_s: float | None = None  # end of speech → first non-silent audio delta
+    ttfa_s: float | None = None  # end of speech → the answer's first loud sample plays
     heard: str = ""  # the server's transcript of the prompt
     answer: str = ""
     barge_in_s: float | None = None  # interrupting speech → last audio of the answer
@@ -40,9 +41,24 @@ class Turn:
     cut_in: bool = False  # an answer began before the user had finished
 
 
-def loud(delta: str) -> bool:
-    pcm = np.frombuffer(base64.b64decode(delta), "<i2")
-    return bool(len(pcm)) and int(np.abs(pcm.astype(np.int32)).max()) > SPEECH_LEVEL
+class Playback:
+    """When a response's audio plays at the client, which starts playing at its first
+    delta and, fed faster than real time, plays the samples back to back."""
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.samples = 0
+
+    def first_loud(self, at: float, delta: str) -> float | None:
+        """When this delta's first loud sample plays; None if it has none."""
+        pcm = np.frombuffer(base64.b64decode(delta), "<i2")
+        if self.started is None:
+            self.started = at
+        loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > SPEECH_LEVEL)
+        if not len(loud):
+            self.samples += len(pcm)
+            return None
+        return max(at, self.started + (self.samples + int(loud[0])) / 24000)
 
 
 class User:
@@ -135,13 +151,15 @@ class User:
                 await asyncio.sleep(0.5)
                 return turn
         response_id = created["response"]["id"]
+        playback = Playback()
         while True:
             at, event = await asyncio.wait_for(self.events.get(), timeout)
             self._seen(at, event)
             kind = event["type"]
             if kind == "response.output_audio.delta" and turn.ttfa_s is None \
-                    and event["response_id"] == response_id and loud(event["delta"]):
-                turn.ttfa_s = at - speech_end
+                    and event["response_id"] == response_id \
+                    and (heard := playback.first_loud(at, event["delta"])) is not None:
+                turn.ttfa_s = heard - speech_end
                 if barge_in is not None:
                     return await self._barge_in(turn, response_id, barge_in, timeout)
             if kind == "response.done" and event["response"]["id"] == response_id:
@@ -151,6 +169,7 @@ class User:
                         item["type"] == "function_call" for item in event["response"]["output"]):
                     _, created = await self._next("response.created", timeout)
                     response_id = created["response"]["id"]
+                    playback = Playback()
                     continue
                 break
         turn.status = event["response"]["status"]
