@@ -73,7 +73,7 @@ async def test_a_response_started_at_the_pause_is_adopted_when_the_turn_ends():
     brain = FakeBrain(scripts=[[speech("It is noon.")]], transcript="What time is it?")
     client, served = await open_session(runner_for(brain))
     client.audio(np.concatenate([voice(800), silence(300)]))
-    # At the 100 ms pause the utterance is transcribed and its answer started...
+    # At the first pause (64 ms) the utterance is transcribed and its answer started...
     await until(lambda: brain.finished)
     (ahead,) = brain.requests
     assert ahead.items[-1]["content"][0]["transcript"] == "What time is it?"

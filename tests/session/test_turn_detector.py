@@ -38,15 +38,16 @@ V, S = 0.9, 0.0  # a voiced frame, a silent one
     # The padding cannot reach before the first sample.
     ([V, V], [(1, SpeechStarted(audio_start_ms=0, voiced_ms=0, detected_ms=64))]),
     # 500 ms of silence end it; the end is where the silence began.
-    ([V] * 10 + [S] * 16, [(1, SpeechStarted(0, 0, 64)), (13, SpeechPaused(320)),
+    # Two silent frames (64 ms) are a pause: the moment to transcribe early.
+    ([V] * 10 + [S] * 16, [(1, SpeechStarted(0, 0, 64)), (11, SpeechPaused(320)),
                            (25, SpeechStopped(audio_end_ms=320, detected_ms=832))]),
     # The voice back after a pause: resumed, and the silence counts from zero again
     # (480 ms of it is a new pause, not yet the end).
     ([V] * 10 + [S] * 5 + [V] * 3 + [S] * 15,
-     [(1, SpeechStarted(0, 0, 64)), (13, SpeechPaused(320)), (15, SpeechResumed(480)),
-      (21, SpeechPaused(576))]),
-    # A short dip below the threshold without a pause: nothing.
-    ([V] * 10 + [S] * 2 + [V] * 5, [(1, SpeechStarted(0, 0, 64))]),
+     [(1, SpeechStarted(0, 0, 64)), (11, SpeechPaused(320)), (15, SpeechResumed(480)),
+      (19, SpeechPaused(576))]),
+    # A one-frame dip below the threshold is no pause: nothing.
+    ([V] * 10 + [S] + [V] * 5, [(1, SpeechStarted(0, 0, 64))]),
 ])
 def test_turns_from_probabilities(frames, expected):
     assert run(frames) == expected
@@ -60,7 +61,7 @@ def test_hysteresis_keeps_a_voice_near_the_threshold_speaking(hover, ends):
 
 
 def test_no_pause_event_when_the_window_is_too_short_for_one():
-    events = run([V] * 10 + [S] * 8, silence_ms=200)
+    events = run([V] * 10 + [S] * 8, silence_ms=160)
     assert [type(e) for _, e in events] == [SpeechStarted, SpeechStopped]
 
 

@@ -44,8 +44,10 @@ class SpeechStopped:
 
 
 TurnEvent = SpeechStarted | SpeechPaused | SpeechResumed | SpeechStopped
-# A pause this long inside a turn starts a speculative transcription.
-PAUSE_MS = 100
+# A pause this long inside a turn starts a speculative transcription: two silent VAD
+# frames. Started at 100 ms it began 150 ms after the voice (median, bench); at 64,
+# 72 ms. A pause the voice ends only costs the CPU an unused transcription.
+PAUSE_MS = 64
 
 
 class TurnDetector:
