@@ -50,6 +50,16 @@ def test_an_opening_is_cut_after_a_handful_of_words_at_most():
         "The moon is approximately", "238,900 miles away."]
 
 
+def test_an_opening_is_cut_before_a_number_as_its_first_digit_appears():
+    assert char_by_char("It is about 5 degrees outside today.") == [
+        "It is about", "5 degrees outside today."]
+    seg = ClauseSegmenter()
+    assert seg.feed("The moon is approximately 3") == ["The moon is approximately"]
+    # Not before the opening has its few words.
+    assert char_by_char("There are 29 days in a leap year.") == [
+        "There are 29 days", "in a leap year."]
+
+
 def test_short_opening_clause_waits_for_enough_words():
     assert char_by_char("Yes, of course. Go.") == ["Yes, of course.", "Go."]
 

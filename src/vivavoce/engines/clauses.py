@@ -74,15 +74,16 @@ class ClauseSegmenter:
         return None
 
     def _first_phrase_cut(self) -> int | None:
-        """Where an opening without punctuation yet can end: before a phrase opener
-        or a word past `max_first_chars` that follows at least `min_first_words`
-        words, or after `max_first_words`.
+        """Where an opening without punctuation yet can end: before a phrase opener, a
+        number (written a token a digit) or a word past `max_first_chars` that follows
+        at least `min_first_words` words, or after `max_first_words`.
 
         An opener counts as soon as it is seen, before it is known to be whole: the
         cut is before it, and a word boundary either way ("is" may become "island").
         """
         for index, word in enumerate(_WORD_SO_FAR.finditer(self._buf)):
             if index >= self.min_first_words and (word.group().lower() in _PHRASE_OPENERS
+                                                  or word.group()[0].isdigit()
                                                   or word.end() > self.max_first_chars):
                 return word.start()
             if index + 1 == self.max_first_words and word.end() < len(self._buf):
