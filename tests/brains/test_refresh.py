@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
-from vivavoce.brains.cascade import REFRESH_YIELD_S, Cascade
+from vivavoce.brains.cascade import Cascade
+from vivavoce.brains.threads import run_later
 from vivavoce.engines.base import LLMRequest, TextDelta
 from vivavoce.types import ResponseRequest
 
@@ -61,8 +62,9 @@ async def test_an_answer_is_followed_by_a_refresh_that_gives_way_to_a_prefill():
     assert await asyncio.to_thread(llm.refreshing.wait, 5)
     asked = time.monotonic()
     await cascade.prefill(_request("What is"))
-    # The prefill read (it was not skipped as it is behind a response), soon.
-    assert llm.prefills and llm.prefills[0] - asked < REFRESH_YIELD_S
+    # The prefill read (it was not skipped as it is behind a response), within a few of
+    # the refresh's 10 ms steps, not after its 10 s.
+    assert llm.prefills and llm.prefills[0] - asked < 1.0
     assert llm.refreshes == [True]
 
 
@@ -75,3 +77,21 @@ async def test_a_refresh_gives_way_to_the_next_answer():
     assert await _answer(cascade, _request("And now?")) == "Hello there."
     assert time.monotonic() - started < 5  # not the refresh's 10 s
     assert llm.refreshes[0] is True
+
+
+async def test_a_prefill_never_runs_behind_a_response():
+    llm = TidyingLLM()
+    cascade = _cascade(llm)
+    busy, release = threading.Event(), threading.Event()
+    run_later(lambda: (busy.set(), release.wait(5)), "llm")  # the LLM busy for a moment
+    assert await asyncio.to_thread(busy.wait, 5)
+    answer = asyncio.create_task(_answer(cascade, _request()))
+    await asyncio.sleep(0.05)  # the answer is queued...
+    prefill = asyncio.create_task(cascade.prefill(_request("What is")))  # ...then this
+    await asyncio.sleep(0.05)
+    release.set()
+    assert await answer == "Hello there."
+    await prefill
+    assert llm.prefills == []  # stale by its turn: skipped
+    await cascade.prefill(_request("What is the"))  # nothing ahead of it: read
+    assert len(llm.prefills) == 1

@@ -19,7 +19,7 @@ from vivavoce.audio.onset import from_onset
 from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
 from vivavoce.brains.base import AudioOut, BrainOutput, Mark
 from vivavoce.brains.messages import to_messages
-from vivavoce.brains.threads import iterate_in_thread, run_later, work_waiting
+from vivavoce.brains.threads import call_in_thread, iterate_in_thread, run_later, work_waiting
 from vivavoce.engines.base import LLM, STT, TTS, EndOfTurn, LLMChunk, LLMRequest, TextDelta
 from vivavoce.engines.clauses import ClauseSegmenter
 from vivavoce.engines.punctuation_end_of_turn import PunctuationEndOfTurn
@@ -32,8 +32,6 @@ SPOKEN_STYLE = (
 )
 
 
-# The longest a prefill waits for a refresh to give the LLM up (it does within 8 tokens).
-REFRESH_YIELD_S = 1.0
 # The longest the LLM pauses for the first chunk's rendering.
 MAX_PAUSE_S = 2.0
 
@@ -41,7 +39,7 @@ MAX_PAUSE_S = 2.0
 class Cascade:
     def __init__(self, stt: STT, llm: LLM, tts: TTS,
                  end_of_turn: EndOfTurn | None = None) -> None:
-        """`end_of_turn`: a model that runs on the LLM (its thread, its lock); without it,
+        """`end_of_turn`: a model that runs on the LLM (on its thread); without it,
         or while the LLM is busy, punctuation guesses."""
         self.stt = stt
         self.llm = llm
@@ -49,21 +47,19 @@ class Cascade:
         self.end_of_turn_model = end_of_turn
         self._punctuation = PunctuationEndOfTurn()
         self.voices = list(tts.voices)
-        # One model instance serves every session; llama.cpp contexts are not
-        # re-entrant, and two sessions at once would only halve each one's speed.
-        self._llm_lock = threading.Lock()
-        self._answering = False  # a response holds the LLM (not a prefill)
-        self._refreshing = False  # a refresh holds it (see _refresh)
-        self._prefill_waiting = threading.Event()
-        self._tts_lock = threading.Lock()
+        # One model instance serves every session, and each engine's work runs in turn on
+        # a thread of its own (brains/threads): llama.cpp contexts are not re-entrant,
+        # and two sessions at once would only halve each one's speed.
+        self._answering = False  # a response has the LLM (not a prefill)
+        self._responses = 0  # responses the LLM has begun: a prefill queued behind one is stale
 
     async def transcribe(self, audio: np.ndarray, language: str | None,
                          prompt: str | None) -> str:
         if len(audio) == 0:
             return ""
         samples = int16_to_float(resample(audio, INTERNAL_RATE, SPEECH_RATE))
-        text = await asyncio.to_thread(self.stt.transcribe, samples, language=language,
-                                       prompt=prompt)
+        text = await call_in_thread(
+            lambda: self.stt.transcribe(samples, language=language, prompt=prompt), "stt")
         return text.strip()
 
     def _voice(self, requested: str) -> str:
@@ -83,48 +79,35 @@ class Cascade:
     def _llm_stream(self, request: ResponseRequest, cancel: threading.Event,
                     go: threading.Event) -> Iterator[LLMChunk]:
         """The LLM's stream, pausing between tokens while `go` is clear."""
-        with self._llm_lock:
-            self._answering = True
-            try:
-                for chunk in self.llm.stream(self._llm_request(request), cancel):
-                    yield chunk
-                    # Bounded: an answer whose consumer vanished without closing it must
-                    # not hold the model (and the engine's thread) for ever.
-                    go.wait(MAX_PAUSE_S)
-            finally:
-                self._answering = False
+        self._answering = True
+        self._responses += 1
+        try:
+            for chunk in self.llm.stream(self._llm_request(request), cancel):
+                yield chunk
+                # Bounded: an answer whose consumer vanished without closing it must
+                # not hold the model (and the engine's thread) for ever.
+                go.wait(MAX_PAUSE_S)
+        finally:
+            self._answering = False
 
     def _refresh(self) -> None:
         """After an answer, while it plays: make an approximate LLM cache exact (see
-        engines/kv_splice), giving the model up to any work queued for it or a prefill."""
-        def job() -> None:
-            if self._llm_lock.acquire(blocking=False):
-                self._refreshing = True
-                try:
-                    self.llm.refresh(lambda: work_waiting("llm") or self._prefill_waiting.is_set())
-                finally:
-                    self._refreshing = False
-                    self._llm_lock.release()
-
-        run_later(job, "llm")
+        engines/kv_splice), giving the model up to any work queued for it (a response, a
+        score, a prefill: a refresh is only tidying up)."""
+        run_later(lambda: self.llm.refresh(lambda: work_waiting("llm")), "llm")
 
     async def prefill(self, request: ResponseRequest) -> None:
-        def read() -> None:
-            # Never make a real response wait for a guess: skip if one holds the model. A
-            # refresh is only tidying up: it gives way within a few tokens.
-            if self._refreshing:
-                self._prefill_waiting.set()
-                taken = self._llm_lock.acquire(timeout=REFRESH_YIELD_S)
-                self._prefill_waiting.clear()
-            else:
-                taken = self._llm_lock.acquire(blocking=False)
-            if taken:
-                try:
-                    self.llm.prefill(self._llm_request(request))
-                finally:
-                    self._llm_lock.release()
+        # Never make a real response wait for a guess: none while one has the model, and
+        # one queued behind a response is stale by its turn.
+        if self._answering:
+            return
+        asked = self._responses
 
-        await asyncio.to_thread(read)
+        def read() -> None:
+            if self._responses == asked:
+                self.llm.prefill(self._llm_request(request))
+
+        await call_in_thread(read, "llm")
 
     async def end_of_turn(self, said: str, context: ResponseRequest) -> float:
         model = self.end_of_turn_model
@@ -136,8 +119,7 @@ class Cascade:
         def score(cancel: threading.Event) -> Iterator[float]:
             if cancel.is_set():  # moot by now (the turn was answered): leave the LLM be
                 return
-            with self._llm_lock:  # only a prefill can hold it here: it is short
-                yield model.probability(said, self._llm_request(context))
+            yield model.probability(said, self._llm_request(context))
 
         async with aclosing(iterate_in_thread(score, "llm")) as scores:
             async for probability in scores:
@@ -147,12 +129,11 @@ class Cascade:
     def _tts_stream(self, text: str, voice: str, speed: float,
                     cancel: threading.Event) -> Iterator[np.ndarray]:
         resampler = StreamResampler(self.tts.sample_rate, INTERNAL_RATE)
-        with self._tts_lock:
-            for chunk in from_onset(self.tts.synthesize(text, voice, cancel, speed),
-                                    self.tts.sample_rate):
-                out = resampler.process(chunk)
-                if len(out):
-                    yield out
+        for chunk in from_onset(self.tts.synthesize(text, voice, cancel, speed),
+                                self.tts.sample_rate):
+            out = resampler.process(chunk)
+            if len(out):
+                yield out
         tail = resampler.process(np.zeros(0, np.int16), last=True)
         if len(tail):
             yield tail
