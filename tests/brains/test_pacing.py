@@ -67,3 +67,25 @@ async def test_the_llm_writes_nothing_while_the_first_clause_is_rendered():
     (began, ended), *_ = tts.rendering
     assert [at for at in llm.written if began < at < ended] == []  # held for the first...
     assert len(llm.written) == len(WORDS)  # ...and all written after it
+
+
+class MuteFirstTTS(SlowTTS):
+    """Makes no sound for the first clause."""
+
+    def synthesize(self, text: str, voice: str | None, cancel: threading.Event,
+                   speed: float = 1.0) -> Iterator[np.ndarray]:
+        if self.rendering:
+            yield from super().synthesize(text, voice, cancel, speed)
+        else:
+            self.rendering.append((time.monotonic(), time.monotonic()))
+
+
+async def test_a_first_clause_without_sound_does_not_hold_the_llm():
+    llm, tts = CountingLLM(), MuteFirstTTS()
+    cascade = Cascade(SimpleNamespace(name="stt"), llm, tts)  # type: ignore[arg-type]
+    request = ResponseRequest("resp_1", "Be brief.", [], modalities=["audio"])
+    started = time.monotonic()
+    said = "".join([out.text async for out in cascade.respond(request)
+                    if isinstance(out, AudioOut)])
+    assert said == " " + " ".join(WORDS[4:])  # the first clause, "The capital of France", unheard
+    assert time.monotonic() - started < 1.5  # not 2 s a token

@@ -184,6 +184,7 @@ class Cascade:
                     async for out in speech:
                         writer.release()
                         yield out
+                writer.release()  # a clause that made no sound must not hold the LLM
                 first = False
             self._refresh()
         finally:
