@@ -79,8 +79,13 @@ class Prompt:
     pauses: int = 0  # silences made inside it, mid-sentence
 
 
+def loud_samples(audio: np.ndarray) -> np.ndarray:
+    """Where `audio` (int16) is loud enough to be speech."""
+    return np.flatnonzero(np.abs(audio.astype(np.int32)) > SPEECH_LEVEL)
+
+
 def speech_end(audio: np.ndarray) -> float:
-    loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > SPEECH_LEVEL)
+    loud = loud_samples(audio)
     return (loud[-1] + 1) / INTERNAL_RATE if len(loud) else 0.0
 
 

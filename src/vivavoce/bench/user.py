@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import websockets
 
-from vivavoce.bench.prompts import SPEECH_LEVEL, Prompt
+from vivavoce.audio.formats import INTERNAL_RATE
+from vivavoce.bench.prompts import Prompt, loud_samples
 from vivavoce.session.spans import SPANS_EVENT
 
 CHUNK_MS = 40
@@ -54,11 +55,11 @@ class Playback:
         pcm = np.frombuffer(base64.b64decode(delta), "<i2")
         if self.started is None:
             self.started = at
-        loud = np.flatnonzero(np.abs(pcm.astype(np.int32)) > SPEECH_LEVEL)
+        loud = loud_samples(pcm)
         if not len(loud):
             self.samples += len(pcm)
             return None
-        return max(at, self.started + (self.samples + int(loud[0])) / 24000)
+        return max(at, self.started + (self.samples + int(loud[0])) / INTERNAL_RATE)
 
 
 class User:
@@ -221,8 +222,8 @@ class User:
 
 
 def _speech_start(prompt: Prompt) -> float:
-    loud_samples = np.flatnonzero(np.abs(prompt.audio.astype(np.int32)) > SPEECH_LEVEL)
-    return loud_samples[0] / 24000 if len(loud_samples) else 0.0
+    loud = loud_samples(prompt.audio)
+    return loud[0] / INTERNAL_RATE if len(loud) else 0.0
 
 
 def _transcript(response: dict[str, Any]) -> str:

@@ -182,9 +182,11 @@ class Cascade:
                 async with aclosing(self.speak(item if first else " " + item, voice,
                                                request.speed)) as speech:
                     async for out in speech:
-                        writer.release()
+                        if first:
+                            writer.release()  # heard: the LLM may go on
                         yield out
-                writer.release()  # a clause that made no sound must not hold the LLM
+                if first:
+                    writer.release()  # a clause that made no sound must not hold it either
                 first = False
             self._refresh()
         finally:
