@@ -217,3 +217,18 @@ def start_relay(upstream: LiveServer, api_key: str | None = None,
     relay = Relay(f"{upstream.ws}/v1/realtime", None, UPSTREAM_KEY, relay_tools(),
                   **relay_options)
     return start_server(create_app(settings, relay, None), settings)
+
+
+def fail_once(monkeypatch, transport: type, event_type: str) -> list[dict]:
+    """Make `transport.send` raise once, for the first event of `event_type`."""
+    send = transport.send
+    failed: list[dict] = []
+
+    async def fails_once(self, event: dict) -> None:
+        if event["type"] == event_type and not failed:
+            failed.append(event)
+            raise ValueError("Out of range float values are not JSON compliant")
+        await send(self, event)
+
+    monkeypatch.setattr(transport, "send", fails_once)
+    return failed

@@ -5,6 +5,7 @@ that stops reading is let go with a reason; memory stays bounded."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 import numpy as np
@@ -23,6 +24,7 @@ from tests.runtime.test_runner import leave, open_session, runner_for, text_turn
 from vivavoce.brains.base import AudioOut
 from vivavoce.engines.base import TextDelta
 from vivavoce.runtime import Context, InputAudio
+from vivavoce.runtime.outbound import MAX_FAILURES_IN_A_ROW, TooLarge
 from vivavoce.session.input_buffer import MAX_BUFFER_MS
 from vivavoce.types import Ending, close_code
 
@@ -193,3 +195,117 @@ async def test_a_background_task_that_fails_is_reported_and_the_session_goes_on(
     assert (await client.wait_for("session.updated"))["session"]["instructions"] == \
         "Still there?"
     await leave(client, served)
+
+
+class FailsOnce(FakeTransport):
+    """A transport whose send raises once, for the first event of `type_`."""
+
+    def __init__(self, type_: str, failure: Exception) -> None:
+        super().__init__()
+        self.type_ = type_
+        self.failure: Exception | None = failure
+
+    async def send(self, event: dict) -> None:
+        if event["type"] == self.type_ and self.failure is not None:
+            failure, self.failure = self.failure, None
+            raise failure
+        await super().send(event)
+
+
+async def test_an_event_the_transport_fails_to_send_is_one_error_and_the_session_goes_on(
+        caplog):
+    brain = FakeBrain(scripts=[[speech("First.")], [speech("Second.")]])
+    client, served = await open_session(runner_for(brain), FailsOnce(
+        "response.output_audio_transcript.done", RuntimeError("the channel is closing")))
+    text_turn(client, "One?")
+    failure = await client.wait_for("error")
+    assert failure["error"]["type"] == "server_error"
+    assert "response.output_audio_transcript.done" in failure["error"]["message"]
+    first = await client.wait_for("response.done")
+    # One incident, logged with what was being sent (never the event itself).
+    (record,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "sending a response.output_audio_transcript.done" in record.getMessage()
+    assert record.exc_info
+    text_turn(client, "Two?")
+    second = await client.wait_for(lambda e: e["type"] == "response.done"
+                                   and e["response"]["id"] != first["response"]["id"])
+    assert second["response"]["output"][0]["content"][0]["transcript"] == "Second."
+    assert len(client.of_type("error")) == 1
+    await leave(client, served)
+
+
+class SmallMessages(FakeTransport):
+    """A transport that carries at most `limit` bytes of JSON per message (a data channel)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.refused: list[str] = []
+
+    async def send(self, event: dict) -> None:
+        size = len(json.dumps(event))
+        if size > self.limit:
+            self.refused.append(event["type"])
+            raise TooLarge(size, self.limit)
+        await super().send(event)
+
+
+async def test_an_item_too_large_with_its_audio_is_retrieved_without_it():
+    brain = FakeBrain(scripts=[[TextDelta("Heard.")]], transcript="A long question.")
+    client, served = await open_session(runner_for(brain), SmallMessages(20_000))
+    client.put({"type": "session.update", "session": {"audio": {"input": {
+        "turn_detection": None, "transcription": {"model": "whisper-1"}}}}})
+    await client.wait_for("session.updated")
+    client.audio(voice(2000))  # 2 s: ~128 KB of base64
+    client.put({"type": "input_audio_buffer.commit"})
+    committed = await client.wait_for("input_audio_buffer.committed")
+    await client.wait_for("conversation.item.input_audio_transcription.completed")
+    client.put({"type": "conversation.item.retrieve", "item_id": committed["item_id"]})
+    retrieved = await client.wait_for("conversation.item.retrieved")
+    assert client.refused == ["conversation.item.retrieved"]
+    (part,) = retrieved["item"]["content"]
+    assert "audio" not in part and part["transcript"] == "A long question."
+    assert not client.of_type("error")  # documented behaviour, not a failure
+    # A short one fits with its audio.
+    client.audio(voice(100))
+    client.put({"type": "input_audio_buffer.commit"})
+    seen = len(client.events)
+    short = await client.wait_for("input_audio_buffer.committed", after=seen)
+    client.put({"type": "conversation.item.retrieve", "item_id": short["item_id"]})
+    small = await client.wait_for("conversation.item.retrieved", after=len(client.events))
+    assert small["item"]["content"][0]["audio"]
+    await leave(client, served)
+
+
+async def test_an_event_that_never_fits_is_one_error_and_the_session_goes_on(caplog):
+    brain = FakeBrain(scripts=[[TextDelta("Still here.")]])
+    client, served = await open_session(runner_for(brain), SmallMessages(20_000))
+    client.put({"type": "session.update", "event_id": "evt_big", "session": {
+        "instructions": "Be brief. " * 3000}})
+    error = await client.wait_for("error")
+    assert client.refused == ["session.updated"]
+    assert error["error"]["code"] == "event_too_large"
+    assert "session.updated" in error["error"]["message"]
+    assert "20000 bytes" in error["error"]["message"]
+    assert [r.levelno for r in caplog.records if r.levelno >= logging.ERROR] == [logging.ERROR]
+    # The update took effect (only its announcement was too large), and the session goes on.
+    text_turn(client, "Hi", output_modalities=["text"])
+    done = await client.wait_for("response.done")
+    assert done["response"]["status"] == "completed"
+    assert brain.requests[-1].instructions.startswith("Be brief. Be brief.")
+    await leave(client, served)
+
+
+async def test_a_transport_that_fails_every_send_is_let_go():
+    class Broken(FakeTransport):
+        async def send(self, event: dict) -> None:
+            if event["type"] not in ("session.created", "conversation.created"):
+                raise OSError("the network is down")
+            await super().send(event)
+
+    brain = FakeBrain(scripts=[[TextDelta(f"Word {n}. ") for n in range(60)]])
+    client, served = await open_session(runner_for(brain), Broken())
+    text_turn(client, "Talk.", output_modalities=["text"])
+    ended = await asyncio.wait_for(served, 5)
+    assert close_code(ended) == Ending.INTERNAL
+    assert ended == f"{MAX_FAILURES_IN_A_ROW} events in a row could not be delivered"

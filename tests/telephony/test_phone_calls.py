@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 from tests.fakes import Wait, speech, until, voice
-from tests.helpers import silence
+from tests.helpers import fail_once, silence
 from tests.telephony.conftest import AUTH_TOKEN, brain
 from vivavoce.engines.base import ToolCall
 from vivavoce.personas import get_persona
 from vivavoce.store import store_for
+from vivavoce.transports.twilio.stream import TwilioStream
 
 COUNTING = [speech("One two three. ", 1000), speech("Four five six. ", 1000),
             speech("Seven eight nine.", 1000)]
@@ -227,3 +228,28 @@ async def test_the_call_waits_for_a_response_still_being_made(phone_server, phon
     hold.go()
     await session.wait_for("output_audio_buffer.stopped", 10)
     assert 1.9 <= len([f for f in phone.received if f.loud]) * 0.02 <= 2.1
+
+
+async def test_a_phone_stream_send_that_fails_once_is_not_a_dropped_call(
+        phone_server, phones, monkeypatch, caplog):
+    failed = fail_once(monkeypatch, TwilioStream, "response.output_audio.done")
+    live = await phone_server(brain=brain([speech("One.", 600)], [speech("Two.", 600)]))
+    phone = phones(live.caller())
+    assert (await phone.dial()).status_code == 200
+    await phone.connect()
+    session = await live.watch(phone)
+    phone.say(np.concatenate([voice(600), silence(800)]))
+    first = await session.wait_for("response.done", 10)
+    # One incident, logged; the stream was told too (it logs what it is told).
+    await until(lambda: failed, 10)
+    await until(lambda: [r for r in caplog.records if r.name.endswith("twilio.stream")
+                         and "response.output_audio.done" in r.getMessage()], 10)
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+    await until(lambda: sum(f.loud for f in phone.received) >= 25, 10)
+    heard = len(phone.received)
+    phone.say(np.concatenate([voice(600), silence(800)]))
+    second = await session.wait_for(lambda e: e["type"] == "response.done"
+                                    and e["response"]["id"] != first["response"]["id"], 10)
+    assert second["response"]["status"] == "completed"
+    # The second answer reached the caller too: the call is up.
+    await until(lambda: sum(f.loud for f in phone.received[heard:]) >= 25, 10)

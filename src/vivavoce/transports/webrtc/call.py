@@ -3,7 +3,10 @@
 `AudioPlayer` that plays the assistant's voice on the outgoing track itself.
 
 Server events go out on the data channel, except audio (it is RTP); those sent before the
-channel opens wait for it. The call keeps no conversation state: what it played goes
+channel opens wait for it. No message is larger than the peer said it accepts (its SCTP
+max-message-size): an event that would be is refused with `TooLarge`, before anything of
+it is sent, and the runner's outbound path decides what to send instead. The call keeps
+no conversation state: what it played goes
 back to the session as `Played` reports, and it flushes its playback when the session
 says `output_audio_buffer.cleared`.
 """
@@ -19,11 +22,13 @@ import time
 import numpy as np
 from aiortc import RTCDataChannel, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.sdp import SessionDescription
 
 from vivavoce.audio.echo import EchoGate
 from vivavoce.protocol import beta
 from vivavoce.protocol.errors import ProtocolError, parse_event
 from vivavoce.runtime.inbox import CallSide
+from vivavoce.runtime.outbound import TooLarge
 from vivavoce.runtime.playback import Playback
 from vivavoce.transports.webrtc.media import (
     FRAME_SAMPLES,
@@ -48,6 +53,8 @@ MAX_PENDING_EVENTS = 5000
 MAX_CHANNEL_BUFFER = 16 * 1024 * 1024
 # Microphone frames waiting for the session (20 ms each): past this they are dropped.
 MAX_INBOX = 1500
+# What a peer that names no max-message-size accepts (RFC 8841, 6.1).
+DEFAULT_MAX_MESSAGE_SIZE = 65536
 APPEND_REFUSED = ("On a WebRTC call the microphone audio goes over the media track: "
                   "input_audio_buffer.append is not accepted on the data channel.")
 
@@ -62,6 +69,7 @@ class WebRTCCall(CallSide):
         self.session_opened = asyncio.Event()
         self._channel: RTCDataChannel | None = None
         self._pending: list[str] = []
+        self._max_message: int | None = None  # the peer's, once its offer is read
         self._playback = Playback(RTP_RATE, FRAME_SAMPLES)
         self._echo = EchoGate()
         self.speaker = SpeakerTrack(self._playback, self._on_frame)
@@ -84,8 +92,23 @@ class WebRTCCall(CallSide):
         elif type_ == "response.output_audio.done":
             self._playback.end_item(event["response_id"], event["item_id"])
         out = beta.server_to_beta(event) if self.beta else event
-        if out is not None:
-            self._send_text(json.dumps(out))
+        if out is None:
+            return
+        text = json.dumps(out)  # ASCII: its length is its size in bytes
+        limit = self.max_message_size
+        if limit and len(text) > limit:
+            raise TooLarge(len(text), limit)
+        self._send_text(text)
+
+    @property
+    def max_message_size(self) -> int:
+        """The largest message the peer accepts on a data channel (0: any size)."""
+        if self._max_message is None:
+            offer = self.pc.remoteDescription
+            if offer is None:  # not negotiated yet: what any peer accepts
+                return DEFAULT_MAX_MESSAGE_SIZE
+            self._max_message = remote_max_message_size(offer.sdp)
+        return self._max_message
 
     # ---------------------------------------------------------------- AudioPlayer
     async def play(self, response_id: str, item_id: str, pcm: np.ndarray) -> None:
@@ -206,3 +229,11 @@ class WebRTCCall(CallSide):
             self._echo.played(pcm, time.monotonic())
         for report in reports:
             self._inbox.put(report)
+
+
+def remote_max_message_size(sdp: str) -> int:
+    """The max-message-size a peer's SDP gives its data channels (0: any size)."""
+    for media in SessionDescription.parse(sdp).media:
+        if media.kind == "application" and media.sctpCapabilities is not None:
+            return media.sctpCapabilities.maxMessageSize
+    return DEFAULT_MAX_MESSAGE_SIZE
