@@ -25,7 +25,7 @@ class TidyingLLM:
         self.refreshes: list[bool] = []  # per refresh: did it give way
         self.prefills: list[float] = []  # when each prefill read
 
-    def prefill(self, request: LLMRequest) -> None:
+    def prefill(self, request: LLMRequest, pause: Callable[[], None] = lambda: None) -> None:
         self.prefills.append(time.monotonic())
 
     def refresh(self, stop: Callable[[], bool]) -> None:

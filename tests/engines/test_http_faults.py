@@ -142,7 +142,7 @@ class RaisingLLM:
 
     name = "raising"
 
-    def prefill(self, request: LLMRequest) -> None:
+    def prefill(self, request: LLMRequest, pause: Callable[[], None] = lambda: None) -> None:
         pass
 
     def refresh(self, stop: Callable[[], bool]) -> None:

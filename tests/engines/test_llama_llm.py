@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from vivavoce.engines.base import LLMRequest, TextDelta, ToolCall, Usage
-from vivavoce.engines.llama_llm import LlamaLLM, Sampling, _grounded, _prompt_messages
+from vivavoce.engines.llama_llm import LlamaLLM, Sampling, _grounded
+from vivavoce.engines.llama_prompt import prompt_messages
 from vivavoce.engines.speakable import speakable_piece, unspeakable
 from vivavoce.models.catalog import DEFAULT_LLM
 from vivavoce.models.locate import model_path
@@ -110,7 +111,7 @@ def test_new_instructions_read_only_themselves_when_the_tools_are_cached():
                          tools=[WEATHER], max_tokens=4)
     usage = [c for c in llm.stream(request, threading.Event()) if isinstance(c, Usage)][-1]
     # All of the tools had been read already: only what follows them was new.
-    tools_part = _prompt_messages(request.messages, {"get_weather": WEATHER})[0]["content"]
+    tools_part = prompt_messages(request.messages, {"get_weather": WEATHER})[0]["content"]
     tools_part = tools_part[:tools_part.index("You are Sunny")]
     assert '"name": "get_weather"' in tools_part
     read = llm._llm.tokenize(f"<|im_start|>system\n{tools_part}".encode(), add_bos=False,
@@ -178,20 +179,20 @@ def test_prompt_messages_keep_a_fixed_prefix_and_plain_roles():
         {"role": "tool", "tool_call_id": "c1", "content": "rainy"},
     ]
     tools = {"get_weather": WEATHER}
-    first = _prompt_messages(history[:2], tools)
-    later = _prompt_messages(history, tools)
+    first = prompt_messages(history[:2], tools)
+    later = prompt_messages(history, tools)
     assert first[0] == later[0] and PERSONA in first[0]["content"]
     tools_part = first[0]["content"].split(PERSONA)[0]
     assert '"name": "get_weather"' in tools_part
     # A client's own instructions keep the tools as a shared prefix the cache can reuse.
-    other = _prompt_messages([{"role": "system", "content": "You are Sunny."}, history[1]],
+    other = prompt_messages([{"role": "system", "content": "You are Sunny."}, history[1]],
                              tools)
     assert other[0]["content"].startswith(tools_part)
     assert later[2] == {"role": "assistant",
                         "content": '{"name": "get_weather", "arguments": {"city": "Oslo"}}'}
     assert later[3]["role"] == "user"
     assert later[3]["content"].startswith("Tool result from get_weather: rainy\n")
-    assert _prompt_messages(history[:2], {}) == history[:2]
+    assert prompt_messages(history[:2], {}) == history[:2]
 
 
 def test_a_call_must_be_grounded_in_what_the_user_said():

@@ -65,7 +65,7 @@ def _local_server():
 
     import uvicorn
 
-    from vivavoce.brains.factory import build_cascade, build_vad
+    from vivavoce.brains.factory import build_cascade, build_vad, warm_up
     from vivavoce.settings import Settings
     from vivavoce.transports.app import create_app
 
@@ -73,7 +73,9 @@ def _local_server():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = Settings(port=port)
-    app = create_app(settings, build_cascade(settings), build_vad())
+    cascade = build_cascade(settings)
+    warm_up(cascade, settings)  # as `vivavoce serve` does
+    app = create_app(settings, cascade, build_vad())
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -64,10 +64,12 @@ class Playback:
 
 class User:
     def __init__(self, url: str, instructions: str | None = None,
-                 turn_detection: dict[str, Any] | None = None) -> None:
+                 turn_detection: dict[str, Any] | None = None,
+                 tools: list[dict[str, Any]] | None = None) -> None:
         self.url = url
         self.instructions = instructions
         self.turn_detection = turn_detection
+        self.tools = tools
         self.events: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
         self._mic: asyncio.Queue[np.ndarray] = asyncio.Queue()
 
@@ -123,6 +125,8 @@ class User:
                 session["instructions"] = self.instructions
             if self.turn_detection:
                 session["audio"]["input"]["turn_detection"] = self.turn_detection
+            if self.tools:
+                session["tools"] = self.tools
             await ws.send(json.dumps({"type": "session.update", "session": session}))
             await self._next("session.updated", timeout)
             mic = asyncio.create_task(self._speak(ws))

@@ -19,7 +19,13 @@ from vivavoce.audio.onset import from_onset
 from vivavoce.audio.resample import StreamResampler, int16_to_float, resample
 from vivavoce.brains.base import AudioOut, BrainOutput, Mark
 from vivavoce.brains.messages import to_messages
-from vivavoce.brains.threads import call_in_thread, iterate_in_thread, run_later, work_waiting
+from vivavoce.brains.threads import (
+    call_in_thread,
+    iterate_in_thread,
+    run_later,
+    run_urgent,
+    work_waiting,
+)
 from vivavoce.engines.base import LLM, STT, TTS, EndOfTurn, LLMChunk, LLMRequest, TextDelta
 from vivavoce.engines.clauses import ClauseSegmenter
 from vivavoce.engines.punctuation_end_of_turn import PunctuationEndOfTurn
@@ -108,9 +114,28 @@ class Cascade:
 
         def read() -> None:
             if self._responses == asked:
-                self.llm.prefill(self._llm_request(request))
+                # A long read (new instructions and tools) lets a score go ahead of it.
+                self.llm.prefill(self._llm_request(request), lambda: run_urgent("llm"))
 
         await call_in_thread(read, "llm")
+
+    async def keep(self, request: ResponseRequest) -> None:
+        """Read a server-wide prompt (a persona's instructions and tools) now and keep it
+        read for every session that starts with it."""
+        await call_in_thread(lambda: self.llm.keep(self._llm_request(request)), "llm")
+
+    async def warm_up(self, prompts: list[ResponseRequest], stt: bool = True,
+                      tts: bool = True) -> None:
+        """Before the first caller: keep `prompts` read, and have the speech engines
+        asked for (local ones: a remote one may not be up yet) make their first,
+        slowest call."""
+        for request in prompts:
+            await self.keep(request)
+        if stt:
+            await self.transcribe(np.zeros(INTERNAL_RATE, np.int16), None, None)
+        if tts:
+            async for _ in self.speak("Hello.", self.tts.default_voice):
+                pass
 
     async def end_of_turn(self, said: str, context: ResponseRequest) -> float:
         model = self.end_of_turn_model
@@ -118,16 +143,10 @@ class Cascade:
             # Never make a response wait for a guess (nor the guess wait for a response,
             # queued behind it on the LLM's thread): punctuation's instead.
             return self._punctuation.probability(said, LLMRequest([]))
-
-        def score(cancel: threading.Event) -> Iterator[float]:
-            if cancel.is_set():  # moot by now (the turn was answered): leave the LLM be
-                return
-            yield model.probability(said, self._llm_request(context))
-
-        async with aclosing(iterate_in_thread(score, "llm")) as scores:
-            async for probability in scores:
-                return probability
-        return self._punctuation.probability(said, LLMRequest([]))  # skipped: cancelled
+        # Urgent: ahead of prefills and refreshes, and in the midst of a long read.
+        # Abandoned before its turn (the turn was answered), it never runs.
+        return await call_in_thread(
+            lambda: model.probability(said, self._llm_request(context)), "llm", urgent=True)
 
     def _tts_stream(self, text: str, voice: str, speed: float,
                     cancel: threading.Event) -> Iterator[np.ndarray]:

@@ -103,10 +103,14 @@ def build_cascade(settings: Settings) -> Cascade:
 
 
 def warm_up(cascade: Cascade, settings: Settings) -> None:
-    """Read the default persona's prompt (instructions and tool schemas) into the LLM's
-    cache now; the first turn after start would otherwise wait seconds for it."""
+    """Before the first caller: the server-wide prompt of each way in read and kept in
+    the LLM's cache (the default persona's instructions and tools; a phone call's has
+    its end_call too, after them, as runtime/setup offers it), and each engine's first,
+    slowest call made. The first turn after a start would otherwise wait seconds."""
     persona = get_persona(settings.persona)
-    request = ResponseRequest(response_id="warm_up",
-                              instructions=settings.instructions or persona.instructions,
-                              items=[], tools=builtin.registry.schemas(persona.tools))
-    asyncio.run(cascade.prefill(request))
+    prompts = [ResponseRequest(response_id="warm_up",
+                               instructions=settings.instructions or persona.instructions,
+                               items=[], tools=builtin.registry.schemas(names))
+               for names in (persona.tools, (*persona.tools, "end_call"))]
+    asyncio.run(cascade.warm_up(prompts, stt=settings.stt == "local",
+                                tts=settings.tts == "local"))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
 import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
@@ -19,25 +19,51 @@ class _Worker:
     every response left ~0.5 MB behind each time (RSS +45 MB per 100 answers), one thread
     leaves nothing. And an engine called from several threads has a team for each, whose
     idle threads spin for the CPU the working one needs: with prefills and transcriptions
-    on asyncio's pool threads, the LLM wrote 55-95 ms a token in the bench instead of ~45."""
+    on asyncio's pool threads, the LLM wrote 55-95 ms a token in the bench instead of ~45.
+
+    Urgent jobs go ahead of the others, and a long job may let them run in its midst
+    (`run_urgent`, called from the job itself): an end-of-turn score does not wait
+    seconds behind the reading of a new prompt."""
 
     def __init__(self, name: str) -> None:
-        self._jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        threading.Thread(target=self._run, name=name, daemon=True).start()
+        self._ready = threading.Condition()
+        self._jobs: deque[Callable[[], None]] = deque()
+        self._urgent: deque[Callable[[], None]] = deque()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
 
-    def submit(self, job: Callable[[], None]) -> None:
-        self._jobs.put(job)
+    def submit(self, job: Callable[[], None], urgent: bool = False) -> None:
+        with self._ready:
+            (self._urgent if urgent else self._jobs).append(job)
+            self._ready.notify()
 
     def has_waiting(self) -> bool:
-        return not self._jobs.empty()
+        return bool(self._jobs or self._urgent)
+
+    def run_urgent(self) -> None:
+        """Run the urgent jobs waiting, here and now (on this worker's own thread)."""
+        assert threading.current_thread() is self._thread, "run_urgent off its thread"
+        while True:
+            with self._ready:
+                if not self._urgent:
+                    return
+                job = self._urgent.popleft()
+            _run(job)
 
     def _run(self) -> None:
         while True:
-            job = self._jobs.get()
-            # A job reports its own failures; only its event loop being gone can reach
-            # here, and the next job must still run.
-            with contextlib.suppress(Exception):
-                job()
+            with self._ready:
+                while not (self._urgent or self._jobs):
+                    self._ready.wait()
+                job = (self._urgent or self._jobs).popleft()
+            _run(job)
+
+
+def _run(job: Callable[[], None]) -> None:
+    # A job reports its own failures; only its event loop being gone can reach here,
+    # and the next job must still run.
+    with contextlib.suppress(Exception):
+        job()
 
 
 _workers: dict[str, _Worker] = {}
@@ -61,8 +87,16 @@ def work_waiting(name: str) -> bool:
     return _worker(name).has_waiting()
 
 
-async def call_in_thread(fn: Callable[[], T], name: str) -> T:
-    """`fn()` on the long-lived thread called `name` (after what it is running now).
+def run_urgent(name: str) -> None:
+    """From a job on the thread called `name`: run the urgent work waiting for it now,
+    in the middle of this job, which goes on after."""
+    _worker(name).run_urgent()
+
+
+async def call_in_thread(fn: Callable[[], T], name: str, urgent: bool = False) -> T:
+    """`fn()` on the long-lived thread called `name` (after what it is running now, or,
+    `urgent`, before any other work waiting and at the next `run_urgent` of the job
+    running).
 
     Abandoned (the caller cancelled) before its turn, it does not run at all."""
     loop = asyncio.get_running_loop()
@@ -87,7 +121,7 @@ async def call_in_thread(fn: Callable[[], T], name: str) -> T:
         else:
             loop.call_soon_threadsafe(settle, result, None)
 
-    _worker(name).submit(job)
+    _worker(name).submit(job, urgent)
     try:
         return await done
     except asyncio.CancelledError:

@@ -90,9 +90,16 @@ class LLM(Protocol):
         """Yield text deltas, then any tool calls, then (optionally) usage."""
         ...
 
-    def prefill(self, request: LLMRequest) -> None:
+    def prefill(self, request: LLMRequest, pause: Callable[[], None]) -> None:
         """Read as much of this request's prompt as is known into a cache, so that a
-        `stream` whose prompt starts the same way starts sooner; it may do nothing."""
+        `stream` whose prompt starts the same way starts sooner; it may do nothing. A
+        long read calls `pause()` now and then: work that must not wait runs there."""
+        ...
+
+    def keep(self, request: LLMRequest) -> None:
+        """Read this request's instructions and tools now and keep them read for every
+        later prompt that starts like it (a server-wide prompt, at start-up); it may
+        do nothing."""
         ...
 
     def refresh(self, stop: Callable[[], bool]) -> None:

@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from llama_cpp import Llama, LlamaGrammar, LogitsProcessorList
@@ -37,6 +36,8 @@ from .base import (
     ToolSchema,
     Usage,
 )
+from .llama_cache import LlamaCache, no_pause, shared_prefix
+from .llama_prompt import prompt_messages
 from .speakable import unspeakable_tokens
 
 log = logging.getLogger(__name__)
@@ -68,46 +69,6 @@ class Sampling:
         return self.temperature * requested / PROTOCOL_TEMPERATURE
 
 
-# For the 0.5B model the tools go before the persona and the rule after it. The tools
-# are the same for every session of a server, so the KV cache keeps them; a client's
-# own instructions (its session.update) then cost only their own tokens and the
-# rule's to read, not the tools' again. The model needs the rule last, right before
-# the user's turn: told only before the persona, it answers "the weather in Paris is
-# sunny" instead of calling (7 of 20 calls).
-_TOOLS = """# Tools
-You can call these tools, described as JSON Schema:
-{schemas}"""
-_TOOLS_RULE = """To call a tool, reply with exactly one JSON object and nothing else:
-{"name": "<tool name>", "arguments": {<arguments>}}
-Call a tool only when you need it to answer. Otherwise answer from what you know, in plain \
-spoken sentences, without mentioning the tools.
-When a tool result arrives, use it to answer the user."""
-# The 1.5B model, told only that shape, answers "To get the weather, reply with...":
-# it calls reliably only with an example call per tool (which the 0.5B model parrots
-# instead), and when a JSON opener is merely the likeliest first token rather than a
-# majority. Its tools stay after the persona: ahead of it, with any rule after it,
-# the model either talks about the tools to everyday questions ("To get the capital
-# of Canada, use the JSON call") or stops calling them (11 of 20).
-_TOOLS_WITH_EXAMPLES = """# Tools
-You have these tools, described as JSON Schema:
-{schemas}
-
-You cannot know what the tools tell: when the user asks for it, reply with only the \
-tool's JSON call and no words, like this:
-{examples}
-For anything else, reply in plain spoken words, without naming the tools. When a tool \
-result arrives, say it to the user in words."""
-# Right one-sentence answers, at the end of the system message's first paragraph (the
-# server's spoken style, ahead of the instructions: the KV cache keeps them for every
-# session). They lift the 1.5B from 92 % to 96 % on benchmarks/answers.py (sums mostly:
-# "one hundred minus thirty-five" was 75 without them). Ahead of that paragraph the
-# 1.5B answers in words where it should call a tool (4 of 20 calls, 14 after it); the
-# 0.5B, shown them, does so too (10 of 20, was 19).
-_ANSWER_EXAMPLES = """Be accurate. Examples of good replies:
-User: How many legs does an ant have? You: An ant has six legs.
-User: What is forty minus twelve? You: Forty minus twelve is twenty-eight.
-User: Can a whale breathe underwater? You: No, a whale has to come up for air.
-User: In one word, what color is grass? You: Green."""
 # Share of the first token's probability that must open a call (and, with examples,
 # be more than any single other token has).
 CALL_PROBABILITY = {False: 0.5, True: 0.3}
@@ -135,8 +96,11 @@ class LlamaLLM:
             raise EngineError(f"{model_path} has no chat template in its metadata")
         eos = self._llm.token_eos()
         self._end_of_message = eos  # ends every message in the chat template
-        self._splices = kv_splice.enable(self._llm)
+        self._cache = LlamaCache(self._llm, n_ctx)
+        self._splices = self._cache.can_shift
         self._approximate_from: int | None = None  # the cache past here: a splice's tail
+        # The server-wide prompts kept read (`keep`): their system messages and tools.
+        self._server_prompts: list[LLMRequest] = []
         self._formatter = Jinja2ChatFormatter(
             template=template,
             eos_token=self._llm.detokenize([eos], special=True).decode(),
@@ -263,37 +227,83 @@ class LlamaLLM:
             self._grammars[key] = LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[key]
 
-    def prefill(self, request: LLMRequest) -> None:
-        self._read(self._prompt(request)[2])
+    def prefill(self, request: LLMRequest, pause: Callable[[], None] = no_pause) -> None:
+        self._read(self._prompt(request)[2], pause)
 
-    def _read(self, tokens: list[int]) -> None:
+    def keep(self, request: LLMRequest) -> None:
+        """Read the request's system message (instructions, tools) now and keep it read:
+        a later prompt that starts like it finds it in the cache (see llama_cache)."""
+        tokens = self._prompt(request)[2]
+        tokens = tokens[:tokens.index(self._end_of_message) + 1] \
+            if self._end_of_message in tokens else tokens
+        if self._approximate_from is not None:  # keep only what is exact
+            self._llm.n_tokens = min(self._llm.n_tokens, self._approximate_from)
+            self._approximate_from = None
+        self._cache.keep(tokens)
+        system = [m for m in request.messages[:1] if m["role"] == "system"]
+        self._server_prompts.append(LLMRequest(system, request.tools, request.tool_choice))
+
+    def kept_context(self, request: LLMRequest) -> LLMRequest | None:
+        """`request` with the system message and tools of the first server-wide prompt
+        kept read instead of its own (None if none is kept)."""
+        if not self._server_prompts:
+            return None
+        kept = self._server_prompts[0]
+        rest = [m for m in request.messages if m["role"] != "system"]
+        return LLMRequest([*kept.messages, *rest], kept.tools, kept.tool_choice,
+                          request.temperature, request.max_tokens)
+
+    def _read(self, tokens: list[int], pause: Callable[[], None] = no_pause) -> None:
         """Evaluate `tokens`, reusing the cache for what they share with it (at least
-        the last token is read again, so its logits are fresh)."""
-        cached, _ = self._reuse(tokens)
-        if cached < len(tokens):
-            self._llm.n_tokens = cached  # eval() drops the cache past this point
-            self._llm.eval(tokens[cached:])
+        the last token is read again, so its logits are fresh); `pause()` runs between
+        chunks of what is read."""
+        cached, _ = self._reuse(tokens, pause)
+        self._cache.read(tokens, cached, pause)
 
-    def _reuse(self, tokens: list[int]) -> tuple[int, int]:
-        """Ready the cache for `tokens`: new instructions before cached tools are spliced
-        in (see kv_splice). Returns how much of the cache they keep (the rest is read
-        again, exactly) and how many tokens the splice read."""
-        cached = self._llm._input_ids.tolist()
-        splice = kv_splice.plan(cached, tokens, self._end_of_message) if self._splices else None
+    def _reuse(self, tokens: list[int], pause: Callable[[], None] = no_pause
+               ) -> tuple[int, int]:
+        """Ready the cache for `tokens`: from what the main sequence holds, or from a kept
+        prompt if that leaves less to read; new instructions before cached tools are
+        spliced in (see kv_splice). Returns how much of the cache they keep (the rest is
+        read again, exactly) and how many tokens the splice read."""
+        self._cache.clear_probe()
+        main = self._cache.main
+        best = min([(*self._to_read(main, tokens), None),
+                    *((*self._to_read(k.tokens, tokens), k) for k in self._cache.kept)],
+                   key=lambda option: (option[0], option[1] is not None, option[2] is not None))
+        _, splice, kept = best
+        if kept is not None:
+            self._cache.load(kept)
+            self._approximate_from = None
+        cached = self._cache.main
         read = 0
         if splice is not None:
-            kv_splice.apply(self._llm, splice, tokens)
+            kv_splice.apply(self._llm, splice, tokens, self._cache.pausing(splice.head, pause))
             self._approximate_from = splice.new_middle_end
             cached, read = tokens[:splice.spliced_end], splice.new_middle_end - splice.head
-        kept = _common_prefix(cached, tokens)
-        if self._approximate_from is not None and kept <= self._approximate_from:
+        kept_length = _common_prefix(cached, tokens)
+        if self._approximate_from is not None and kept_length <= self._approximate_from:
             self._approximate_from = None
-        return kept, read
+        return kept_length, read
+
+    def _to_read(self, cached: list[int], tokens: list[int]
+                 ) -> tuple[int, kv_splice.Splice | None]:
+        """How many of `tokens` a cache holding `cached` leaves to read, and the splice
+        that does it (None: read past what they share)."""
+        splice = kv_splice.plan(cached, tokens, self._end_of_message) if self._splices else None
+        if splice is None:
+            return len(tokens) - _common_prefix(cached, tokens), None
+        return len(tokens) - splice.spliced_end + splice.new_middle_end - splice.head, splice
 
     def refresh(self, stop: Callable[[], bool]) -> None:
+        """In idle time: make a spliced cache exact, then keep its system prompt (a
+        session's instructions and tools) for the next session that starts like it."""
         if self._approximate_from is not None and \
                 kv_splice.reread(self._llm, self._approximate_from, stop):
             self._approximate_from = None
+        main = self._cache.main
+        if self._approximate_from is None and self._end_of_message in main and not stop():
+            self._cache.remember(main.index(self._end_of_message) + 1)
 
     def render(self, request: LLMRequest) -> str:
         """The prompt text a `stream` of this request reads."""
@@ -302,20 +312,31 @@ class LlamaLLM:
     def tokenize(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode(), add_bos=False, special=True)
 
-    def next_token_probabilities(self, prompt: str, then: Sequence[int] = ()) -> np.ndarray:
+    def uncached(self, prompt: str) -> int:
+        """How many tokens of `prompt` (text in the chat template) reading it would cost."""
+        return self._cache.uncached(self.tokenize(prompt))
+
+    def next_token_probabilities(self, prompt: str, then: Sequence[int] = (),
+                                 beside: bool = False) -> np.ndarray:
         """The model's distribution for the token after `prompt` (text in the chat
         template) and the tokens `then`, read through the KV cache: a prompt that starts
-        like the cached one costs only its new tokens, and the cache keeps what they share."""
-        self._read([*self.tokenize(prompt), *then])
-        logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._llm.n_vocab(),))
+        like the cached one costs only its new tokens, and the cache keeps what they share.
+        `beside` (and always while a read of the cache is paused): read in the probe,
+        leaving the cache as it is."""
+        tokens = [*self.tokenize(prompt), *then]
+        if beside or self._cache.paused_at is not None:
+            logits = self._cache.probe(tokens)
+        else:
+            self._read(tokens)
+            logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(),
+                                           shape=(self._llm.n_vocab(),))
         probs = np.exp(logits - logits.max())
         return probs / probs.sum()
 
     def _prompt(self, request: LLMRequest
                 ) -> tuple[dict[str, ToolSchema], ChatFormatterResponse, list[int]]:
         tools = {fn["name"]: fn for fn in (t.get("function", t) for t in request.tools)}
-        rendered, tokens = self._render(_prompt_messages(request.messages, tools,
-                                                         self._examples),
+        rendered, tokens = self._render(prompt_messages(request.messages, tools, self._examples),
                                         room=min(request.max_tokens or 512, self._n_ctx // 4))
         return tools, rendered, tokens
 
@@ -400,69 +421,4 @@ def _grounded(call: ToolCall, tool: ToolSchema, said: str) -> bool:
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     # llama.cpp re-evaluates the last prompt token to get fresh logits.
-    return min(kv_splice.shared_prefix(a, b), len(b) - 1)
-
-
-def _prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
-                     examples: bool = False) -> list[Message]:
-    """Chat messages in the shape our in-prompt tool protocol expects.
-
-    The system message is the persona plus the tool list, byte-identical from
-    turn to turn so the KV cache keeps it. Past tool calls become the JSON the
-    model would have written, tool results become user turns: every chat
-    template understands those roles.
-    """
-    out: list[Message] = []
-    names: dict[str, str] = {}  # call_id -> tool name
-    for m in messages:
-        role, content = m["role"], m.get("content") or ""
-        if role == "assistant" and m.get("tool_calls"):
-            calls = []
-            for call in m["tool_calls"]:
-                names[call["id"]] = call["function"]["name"]
-                calls.append(_call_json(call["function"]["name"], call["function"]["arguments"]))
-            out.append({"role": "assistant", "content": "\n".join([content, *calls]).strip()})
-        elif role == "tool":
-            name = names.get(m.get("tool_call_id", ""), "the tool")
-            # Without the reminder the small model tends to call the tool again.
-            out.append({"role": "user", "content": f"Tool result from {name}: {content}\n"
-                                                   "Reply to me in plain spoken words, not JSON."})
-        else:
-            out.append({"role": role, "content": content})
-    if tools:
-        schemas = "\n".join(
-            json.dumps({k: fn[k] for k in ("name", "description", "parameters") if k in fn},
-                       ensure_ascii=False)
-            for fn in tools.values()
-        )
-        persona = [out.pop(0)["content"]] if out and out[0]["role"] == "system" else []
-        if examples:
-            parts = [*persona, _TOOLS_WITH_EXAMPLES.format(schemas=schemas, examples="\n".join(
-                _example_call(fn) for fn in tools.values()))]
-        else:
-            parts = [_TOOLS.format(schemas=schemas), *persona, _TOOLS_RULE]
-        out.insert(0, {"role": "system", "content": "\n\n".join(parts)})
-    if examples and out and out[0]["role"] == "system":
-        style, gap, rest = out[0]["content"].partition("\n\n")
-        out[0] = {"role": "system", "content": f"{style} {_ANSWER_EXAMPLES}{gap}{rest}"}
-    return out
-
-
-def _example_call(tool: ToolSchema) -> str:
-    """'User wants to get the weather in a city → {"name": ..., "arguments": {"city": "Tokyo"}}',
-    with each argument's value taken from its description ('like "Tokyo"') where it has one."""
-    arguments = {}
-    for name, spec in (tool.get("parameters") or {}).get("properties", {}).items():
-        quoted = re.search(r'"([^"]+)"', spec.get("description") or "")
-        arguments[name] = quoted.group(1) if quoted else f"<{name}>"
-    what = (tool.get("description") or f"use {tool['name']}").strip().rstrip(".")
-    call = json.dumps({"name": tool["name"], "arguments": arguments}, ensure_ascii=False)
-    return f"User wants to {what[:1].lower()}{what[1:]} → {call}"
-
-
-def _call_json(name: str, arguments: str) -> str:
-    try:
-        args: Any = json.loads(arguments or "{}")
-    except ValueError:
-        args = arguments
-    return json.dumps({"name": name, "arguments": args}, ensure_ascii=False)
+    return min(shared_prefix(a, b), len(b) - 1)

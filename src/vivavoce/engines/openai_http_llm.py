@@ -31,7 +31,10 @@ class OpenAIHTTPLLM:
         self.model = model
         self._endpoint = Endpoint(base_url, api_key, timeout)
 
-    def prefill(self, request: LLMRequest) -> None:
+    def prefill(self, request: LLMRequest, pause: Callable[[], None]) -> None:
+        """Nothing: a remote server keeps its own prompt cache."""
+
+    def keep(self, request: LLMRequest) -> None:
         """Nothing: a remote server keeps its own prompt cache."""
 
     def refresh(self, stop: Callable[[], bool]) -> None:

@@ -1,0 +1,119 @@
+"""The chat messages the local LLM reads: the conversation in its chat template's roles,
+with the tools, their rule and the answer examples in the system message.
+
+The system message is byte-identical from turn to turn so the KV cache keeps it; past
+tool calls become the JSON the model would have written, tool results user turns.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .base import Message, ToolSchema
+
+# For the 0.5B model the tools go before the persona and the rule after it. The tools
+# are the same for every session of a server, so the KV cache keeps them; a client's
+# own instructions (its session.update) then cost only their own tokens and the
+# rule's to read, not the tools' again. The model needs the rule last, right before
+# the user's turn: told only before the persona, it answers "the weather in Paris is
+# sunny" instead of calling (7 of 20 calls).
+_TOOLS = """# Tools
+You can call these tools, described as JSON Schema:
+{schemas}"""
+_TOOLS_RULE = """To call a tool, reply with exactly one JSON object and nothing else:
+{"name": "<tool name>", "arguments": {<arguments>}}
+Call a tool only when you need it to answer. Otherwise answer from what you know, in plain \
+spoken sentences, without mentioning the tools.
+When a tool result arrives, use it to answer the user."""
+# The 1.5B model, told only that shape, answers "To get the weather, reply with...":
+# it calls reliably only with an example call per tool (which the 0.5B model parrots
+# instead), and when a JSON opener is merely the likeliest first token rather than a
+# majority. Its tools stay after the persona: ahead of it, with any rule after it,
+# the model either talks about the tools to everyday questions ("To get the capital
+# of Canada, use the JSON call") or stops calling them (11 of 20).
+_TOOLS_WITH_EXAMPLES = """# Tools
+You have these tools, described as JSON Schema:
+{schemas}
+
+You cannot know what the tools tell: when the user asks for it, reply with only the \
+tool's JSON call and no words, like this:
+{examples}
+For anything else, reply in plain spoken words, without naming the tools. When a tool \
+result arrives, say it to the user in words."""
+# Right one-sentence answers, at the end of the system message's first paragraph (the
+# server's spoken style, ahead of the instructions: the KV cache keeps them for every
+# session). They lift the 1.5B from 92 % to 96 % on benchmarks/answers.py (sums mostly:
+# "one hundred minus thirty-five" was 75 without them). Ahead of that paragraph the
+# 1.5B answers in words where it should call a tool (4 of 20 calls, 14 after it); the
+# 0.5B, shown them, does so too (10 of 20, was 19).
+_ANSWER_EXAMPLES = """Be accurate. Examples of good replies:
+User: How many legs does an ant have? You: An ant has six legs.
+User: What is forty minus twelve? You: Forty minus twelve is twenty-eight.
+User: Can a whale breathe underwater? You: No, a whale has to come up for air.
+User: In one word, what color is grass? You: Green."""
+
+def prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
+                     examples: bool = False) -> list[Message]:
+    """Chat messages in the shape our in-prompt tool protocol expects.
+
+    The system message is the persona plus the tool list, byte-identical from
+    turn to turn so the KV cache keeps it. Past tool calls become the JSON the
+    model would have written, tool results become user turns: every chat
+    template understands those roles.
+    """
+    out: list[Message] = []
+    names: dict[str, str] = {}  # call_id -> tool name
+    for m in messages:
+        role, content = m["role"], m.get("content") or ""
+        if role == "assistant" and m.get("tool_calls"):
+            calls = []
+            for call in m["tool_calls"]:
+                names[call["id"]] = call["function"]["name"]
+                calls.append(_call_json(call["function"]["name"], call["function"]["arguments"]))
+            out.append({"role": "assistant", "content": "\n".join([content, *calls]).strip()})
+        elif role == "tool":
+            name = names.get(m.get("tool_call_id", ""), "the tool")
+            # Without the reminder the small model tends to call the tool again.
+            out.append({"role": "user", "content": f"Tool result from {name}: {content}\n"
+                                                   "Reply to me in plain spoken words, not JSON."})
+        else:
+            out.append({"role": role, "content": content})
+    if tools:
+        schemas = "\n".join(
+            json.dumps({k: fn[k] for k in ("name", "description", "parameters") if k in fn},
+                       ensure_ascii=False)
+            for fn in tools.values()
+        )
+        persona = [out.pop(0)["content"]] if out and out[0]["role"] == "system" else []
+        if examples:
+            parts = [*persona, _TOOLS_WITH_EXAMPLES.format(schemas=schemas, examples="\n".join(
+                _example_call(fn) for fn in tools.values()))]
+        else:
+            parts = [_TOOLS.format(schemas=schemas), *persona, _TOOLS_RULE]
+        out.insert(0, {"role": "system", "content": "\n\n".join(parts)})
+    if examples and out and out[0]["role"] == "system":
+        style, gap, rest = out[0]["content"].partition("\n\n")
+        out[0] = {"role": "system", "content": f"{style} {_ANSWER_EXAMPLES}{gap}{rest}"}
+    return out
+
+
+def _example_call(tool: ToolSchema) -> str:
+    """'User wants to get the weather in a city → {"name": ..., "arguments": {"city": "Tokyo"}}',
+    with each argument's value taken from its description ('like "Tokyo"') where it has one."""
+    arguments = {}
+    for name, spec in (tool.get("parameters") or {}).get("properties", {}).items():
+        quoted = re.search(r'"([^"]+)"', spec.get("description") or "")
+        arguments[name] = quoted.group(1) if quoted else f"<{name}>"
+    what = (tool.get("description") or f"use {tool['name']}").strip().rstrip(".")
+    call = json.dumps({"name": tool["name"], "arguments": arguments}, ensure_ascii=False)
+    return f"User wants to {what[:1].lower()}{what[1:]} → {call}"
+
+
+def _call_json(name: str, arguments: str) -> str:
+    try:
+        args: Any = json.loads(arguments or "{}")
+    except ValueError:
+        args = arguments
+    return json.dumps({"name": name, "arguments": args}, ensure_ascii=False)
