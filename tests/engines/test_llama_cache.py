@@ -139,3 +139,17 @@ def test_a_sessions_own_prompt_is_remembered_for_the_next_session_like_it():
     kept = llm._cache.kept
     assert sum(not k.pinned for k in kept) == MAX_REMEMBERED
     assert sum(k.pinned for k in kept) == 1
+
+
+def test_a_score_on_a_prompt_not_read_yet_does_not_read_it():
+    llm = build_llm(Settings())
+    end_of_turn = LlamaEndOfTurn(llm)
+    llm.keep(ask(SERVER, "", TOOLS))
+    orders = [{"role": "system", "content": f"{SPOKEN_STYLE}\n\nYou help with orders."}]
+    context = LLMRequest(orders, [ORDERS, *TOOLS])
+    assert llm.uncached(llm.render(ask(orders, "Hi", [ORDERS, *TOOLS]))) > MAX_READ
+    before = llm._cache.main
+    finished = end_of_turn.probability("What is the capital of France?", context)
+    going_on = end_of_turn.probability("Where is my order and", context)
+    assert finished > 0.5 > 0.1 > going_on
+    assert llm._cache.main == before  # scored beside the cache: nothing read into it

@@ -48,6 +48,7 @@ def test_scoring_keeps_the_prompt_cache_for_the_reply(end_of_turn, llm_engine):
     """The score reads the reply's own prompt up to the user's words: a reply to them
     afterwards finds everything but the final punctuation in the cache."""
     said = "What's the capital of France?"
+    llm_engine.prefill(PERSONA)  # as a session has it: read since it began
     end_of_turn.probability(said, PERSONA)
     reply = LLMRequest([*PERSONA.messages, {"role": "user", "content": said}])
     tokens = llm_engine.tokenize(llm_engine.render(reply))
