@@ -62,11 +62,10 @@ class _Unreadable(Exception):
 
 
 async def get_weather(city: str) -> dict[str, Any]:
-    """Get the current weather in a city, as asked in "Is it raining in Tokyo?" or "Do I
-    need a coat in Oslo?".
+    """Get the current weather in a city.
 
     Args:
-        city: The city name, like "Tokyo" or "Oslo".
+        city: The city name, like "Tokyo" or "Paris".
     """
     # "Paris, France": the geocoder matches names only, so search the name and
     # use the rest to choose among the places called that.
