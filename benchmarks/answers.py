@@ -61,6 +61,11 @@ class Question:
     accept: str  # a regex, case-insensitive, the answer must contain
     history: tuple[str, str] | None = None  # the turn before: user, assistant
     one_word: bool = False
+    tools: bool = True  # asked with the persona's tools (else with none at all)
+
+
+# Saying it cannot know: "I can't check", "I don't have access to", "I'm not able to"...
+_CANNOT = r"\b(can(no|')t|unable|not able|don't (have|know)|do not (have|know)|no (way|access))\b"
 
 
 def _q(kind: str, text: str, accept: str, **kw) -> Question:
@@ -160,6 +165,11 @@ QUESTIONS = [
     _q("one word", "Reply in one word: which is bigger, an elephant or a mouse?",
        r"elephant", one_word=True),
     _q("one word", "Just one word: what is the capital of Germany?", r"berlin", one_word=True),
+    # Without a tool that could know, it must not make the answer up.
+    *(_q("no tool", text, _CANNOT, tools=False) for text in (
+        "Is it raining in London today?", "What's the weather like in Paris right now?",
+        "What time is it in Tokyo?", "What day of the week is it today?",
+        "How warm is it outside at the moment?", "What's today's date?")),
 ]
 
 
@@ -192,7 +202,8 @@ def ask(llm: LlamaLLM, instructions: str, question: Question) -> Answer:
         messages += [{"role": "user", "content": question.history[0]},
                      {"role": "assistant", "content": question.history[1]}]
     messages.append({"role": "user", "content": question.text})
-    request = LLMRequest(messages, tools=registry.schemas(persona.tools), max_tokens=120)
+    tools = registry.schemas(persona.tools) if question.tools else []
+    request = LLMRequest(messages, tools=tools, max_tokens=120)
     started = time.monotonic()
     text, ttft, calls = "", None, []
     for chunk in llm.stream(request, threading.Event()):

@@ -90,7 +90,7 @@ def test_a_refresh_in_idle_time_makes_the_spliced_cache_exact(llm_engine):
     llm = llm_engine
     _ask(llm, BUTLER, "Hello.")
     request = LLMRequest([{"role": "system", "content": BAKERY},
-                          {"role": "user", "content": "Do you sell rye bread?"}], tools=TOOLS)
+                          {"role": "user", "content": "Is it raining in Oslo?"}], tools=TOOLS)
     prompt = llm.render(request)
     llm.prefill(request)  # spliced: the tools block was read after the butler's words
     spliced = llm.next_token_probabilities(prompt)
@@ -100,8 +100,8 @@ def test_a_refresh_in_idle_time_makes_the_spliced_cache_exact(llm_engine):
     assert _distance(llm.next_token_probabilities(prompt), spliced) < 1e-3
     llm.refresh(lambda: False)
     refreshed = llm.next_token_probabilities(prompt)
-    # Reading in chunks alone moves the distribution ~0.03 (llama.cpp's kernels differ
-    # by batch size); the splice moved it ~0.09 for this prompt.
+    # Reading in chunks alone moves the distribution ~0.05 (llama.cpp's kernels differ
+    # by batch size); the splice moved it ~0.11 for this prompt.
     assert _distance(refreshed, exact) < _distance(spliced, exact) / 2, (
         _distance(refreshed, exact), _distance(spliced, exact))
     assert refreshed.argmax() == exact.argmax()

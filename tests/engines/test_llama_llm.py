@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from vivavoce.engines.base import LLMRequest, TextDelta, ToolCall, Usage
-from vivavoce.engines.llama_llm import LlamaLLM, Sampling, _grounded
+from vivavoce.engines.grounding import grounded
+from vivavoce.engines.llama_llm import LlamaLLM, Sampling
 from vivavoce.engines.llama_prompt import prompt_messages
 from vivavoce.engines.speakable import speakable_piece, unspeakable
 from vivavoce.models.catalog import DEFAULT_LLM
@@ -201,20 +202,20 @@ def test_a_call_must_be_grounded_in_what_the_user_said():
 
     def call(code: str) -> ToolCall:
         return ToolCall("unlock_door", json.dumps({"code": code}))
-    assert _grounded(call("0000"), unlock, "Is the code 0000?")
-    assert _grounded(call("0 0 0 0"), unlock, "Is the code 0000?")
-    assert _grounded(call("1234"), unlock, "Try 1 2 3 4.")
-    assert not _grounded(call("1234"), unlock, "Hello there!")
+    assert grounded(call("0000"), unlock, "Is the code 0000?")
+    assert grounded(call("0 0 0 0"), unlock, "Is the code 0000?")
+    assert grounded(call("1234"), unlock, "Try 1 2 3 4.")
+    assert not grounded(call("1234"), unlock, "Hello there!")
     tokyo = ToolCall("get_weather", json.dumps({"city": "Tokyo"}))
-    assert _grounded(tokyo, WEATHER, "Is it raining in Tokyo?")
-    assert not _grounded(tokyo, WEATHER, "Say hello to me.")
+    assert grounded(tokyo, WEATHER, "Is it raining in Tokyo?")
+    assert not grounded(tokyo, WEATHER, "Say hello to me.")
     # An optional place, too, must be one the user named (or the tool's default).
     clock = {"name": "get_time", "parameters": {"type": "object", "properties": {
         "timezone": {"type": "string", "default": "local"}}}}
     london = ToolCall("get_time", json.dumps({"timezone": "London"}))
-    assert _grounded(london, clock, "What time is it in London?")
-    assert not _grounded(london, clock, "Who wrote Romeo and Juliet?")
-    assert _grounded(ToolCall("get_time", json.dumps({"timezone": "local"})), clock,
+    assert grounded(london, clock, "What time is it in London?")
+    assert not grounded(london, clock, "Who wrote Romeo and Juliet?")
+    assert grounded(ToolCall("get_time", json.dumps({"timezone": "local"})), clock,
                      "What time is it?")
 
 

@@ -59,7 +59,12 @@ class TextDelta:
 
 @dataclass
 class ToolCallStarted:
-    """The model has begun a tool call: its name and arguments are being written."""
+    """The model has begun a tool call: its name and arguments are being written.
+    `score`: how sure the engine was that a call was wanted, and `threshold` what it
+    had to be (where the engine decides so)."""
+
+    score: float | None = None
+    threshold: float | None = None
 
 
 @dataclass

@@ -233,3 +233,6 @@ def decode(llm: Llama, tokens: Sequence[int], start: int, seq: int,
         for i in range(len(part)):
             batch.batch.seq_id[i][0] = seq
         llm._ctx.decode(batch)
+    # The context's logits are this sequence's now: a reply from the main sequence must
+    # read its last token again, not sample from them.
+    llm._requires_eval = True

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -36,6 +35,7 @@ from .base import (
     ToolSchema,
     Usage,
 )
+from .grounding import grounded, last_user_text
 from .llama_cache import LlamaCache, no_pause, shared_prefix
 from .llama_prompt import prompt_messages
 from .speakable import unspeakable_tokens
@@ -69,9 +69,13 @@ class Sampling:
         return self.temperature * requested / PROTOCOL_TEMPERATURE
 
 
-# Share of the first token's probability that must open a call (and, with examples,
-# be more than any single other token has).
-CALL_PROBABILITY = {False: 0.5, True: 0.3}
+# The call score (`call_probability`) that makes a call, by whether the model is shown
+# examples (the 1.5B is, the 0.5B not): calibrated with benchmarks/tool_calls.py
+# --calibrate. The 1.5B's is low: its first token favours words even when it should
+# call, and a call it chooses must still be grounded in the user's words, which keeps
+# most false ones out. The 0.5B's calls are grounded even when wrong: only a sure
+# score keeps them out.
+CALL_PROBABILITY = {False: 0.83, True: 0.01}
 
 
 class LlamaLLM:
@@ -140,44 +144,62 @@ class LlamaLLM:
         if after_result:
             temperature = min(temperature, RESULT_TEMPERATURE)
         forced = bool(callable_tools) and (choice == "required" or bool(named))
-        decision = self._decision(len(tokens), force_call=forced, may_call=bool(callable_tools))
+        score = None if forced or not callable_tools else \
+            self.call_probability(request, tokens, kept)
+        threshold = CALL_PROBABILITY[self._examples]
+        call = forced or (score is not None and score >= threshold)
         usage = Usage(input_tokens=len(tokens), cached_tokens=cached)
-        speech = self._generate(tokens, rendered, request, temperature, cancel, decision, usage)
-        for text in speech:
-            if decision.call:
-                speech.close()  # the first token said "tool call": write it under a grammar
-                yield ToolCallStarted()
-                call = self._call(tokens, rendered, callable_tools, cancel, usage)
-                # A call the client demanded stands; one the model chose must be grounded.
-                if call is not None and (forced or _grounded(
-                        call, callable_tools[call.name], _last_user_text(request.messages))):
-                    yield call
-                    break
-                log.warning("unusable tool call %s; answering in words instead", call)
-                decision = self._decision(len(tokens), force_call=False, may_call=False)
-                for text in self._generate(tokens, rendered, request, temperature, cancel,
-                                           decision, usage):
-                    yield TextDelta(text)
-                break
+        if call:
+            yield ToolCallStarted(score, None if forced else threshold)
+            made = self._call(tokens, rendered, callable_tools, cancel, usage)
+            # A call the client demanded stands; one the model chose must be grounded.
+            if made is not None and (forced or grounded(
+                    made, callable_tools[made.name], last_user_text(request.messages))):
+                yield made
+                if not cancel.is_set():
+                    yield usage
+                return
+            log.warning("unusable tool call %s; answering in words instead", made)
+        for text in self._generate(tokens, rendered, request, temperature, cancel, usage):
             yield TextDelta(text)
         if not cancel.is_set():
             yield usage
 
-    def _decision(self, prompt_len: int, *, force_call: bool, may_call: bool) -> _Decision:
-        return _Decision(prompt_len, self._call_openers, self._not_speech, self._speech_bias,
-                         CALL_PROBABILITY[self._examples], force_call=force_call,
-                         may_call=may_call)
+    def call_probability(self, request: LLMRequest, tokens: list[int] | None = None,
+                         kept: int = 0) -> float:
+        """How likely a reply to the request opens a tool call: the model's probability
+        of a JSON opener as its first token, after the system message (instructions,
+        tools) and the user's last words alone. The conversation before them is left
+        out: a small model follows its pattern, calling again after a tool's result
+        and answering in words after small talk, whatever was asked. Read in the probe
+        when there is a conversation (the words after the system message: ~0.2 s);
+        without one, it is the prompt itself, read now for the reply."""
+        if tokens is None:  # asked on its own: the cache readied as for a reply
+            tokens = self._prompt(request)[2]
+            kept = self._reuse(tokens)[0]
+        system = [m for m in request.messages[:1] if m["role"] == "system"]
+        users = [m for m in request.messages if m["role"] == "user"]
+        alone = self._prompt(LLMRequest([*system, *users[-1:]], request.tools))[2]
+        if alone == tokens:
+            self._cache.read(tokens, min(kept, len(tokens) - 1))
+            logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(),
+                                           shape=(self._llm.n_vocab(),))
+        else:
+            logits = self._cache.probe(alone)
+        probs = np.exp(logits - logits.max())
+        return float(probs[self._call_openers].sum() / probs.sum())
 
     def _generate(self, tokens: list[int], rendered: ChatFormatterResponse, request: LLMRequest,
-                  temperature: float, cancel: threading.Event, decision: _Decision,
-                  usage: Usage) -> Iterator[str]:
+                  temperature: float, cancel: threading.Event, usage: Usage) -> Iterator[str]:
+        """The reply in words: nothing that opens a call or that the voice cannot say."""
         chunks = self._llm.create_completion(
             prompt=tokens, stream=True, max_tokens=request.max_tokens,
             temperature=temperature, repeat_penalty=self.sampling.repeat_penalty,
             top_p=self.sampling.top_p, top_k=self.sampling.top_k, min_p=self.sampling.min_p,
             stop=rendered.stop,
             stopping_criteria=rendered.stopping_criteria,
-            logits_processor=LogitsProcessorList([decision]),
+            logits_processor=LogitsProcessorList([_SpeechOnly(
+                len(tokens), self._not_speech, self._speech_bias)]),
         )
         try:
             for chunk in chunks:
@@ -352,71 +374,22 @@ class LlamaLLM:
             del messages[1 if messages[0]["role"] == "system" else 0]
 
 
-class _Decision:
-    """Logits processor for a reply: speech or a tool call, then only speakable tokens.
+class _SpeechOnly:
+    """Logits processor for a reply in words: its first token opens no call (nor a
+    blank, nor code), and no token is one the voice cannot say (`speech_bias` is -inf
+    there)."""
 
-    Sampling that choice at speaking temperature makes a small model call tools
-    on a coin flip; here it calls one only when enough of its probability mass
-    opens a JSON object, more than any word has (decided on the first token).
-    Every token of speech gets `speech_bias` added: -inf for what the voice cannot say.
-    """
-
-    def __init__(self, prompt_len: int, call_openers: np.ndarray, not_speech: np.ndarray,
-                 speech_bias: np.ndarray, threshold: float, *, force_call: bool,
-                 may_call: bool) -> None:
+    def __init__(self, prompt_len: int, not_speech: np.ndarray,
+                 speech_bias: np.ndarray) -> None:
         self._prompt_len = prompt_len
-        self._call_openers = call_openers
         self._not_speech = not_speech
         self._speech_bias = speech_bias
-        self._threshold = threshold
-        self._force = force_call
-        self._may = may_call
-        self.call = False
 
     def __call__(self, input_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        if len(input_ids) != self._prompt_len:
-            return scores + self._speech_bias
-        probs = np.exp(scores - scores.max())
-        probs /= probs.sum()
-        p_call = probs[self._call_openers].sum()
-        probs[self._call_openers] = 0
-        self.call = self._force or (self._may and p_call >= self._threshold
-                                    and (p_call >= 0.5 or p_call > probs.max()))
-        masked = np.full_like(scores, -np.inf)
-        if self.call:
-            masked[self._call_openers] = scores[self._call_openers]
-        else:
-            masked[:] = scores + self._speech_bias
+        masked = scores + self._speech_bias
+        if len(input_ids) == self._prompt_len:
             masked[self._not_speech] = -np.inf
         return masked
-
-
-def _last_user_text(messages: list[Message]) -> str:
-    return next((m.get("content") or "" for m in reversed(messages) if m["role"] == "user"), "")
-
-
-def _grounded(call: ToolCall, tool: ToolSchema, said: str) -> bool:
-    """Do the call's free-text arguments come from what the user said?
-
-    A small model asked to "say hello" sometimes calls get_weather for a city
-    from the tool's own description, or get_time for the city of an example;
-    an argument found nowhere in the user's words (other than its default) means
-    the call was not what they asked for.
-    """
-    properties = (tool.get("parameters") or {}).get("properties", {})
-    heard = set(re.findall(r"\w+", said.lower()))
-    run_together = re.sub(r"\W+", "", said.lower())
-    for name, value in json.loads(call.arguments).items():
-        spec = properties.get(name, {})
-        if spec.get("type") == "string" and "enum" not in spec and isinstance(value, str) \
-                and value != spec.get("default"):
-            words = set(re.findall(r"\w+", value.lower()))
-            # "0 0 0 0" for a spoken "0000" (or the other way round) is still theirs.
-            compact = re.sub(r"\W+", "", value.lower())
-            if words and not words & heard \
-                    and not (len(compact) >= 3 and compact in run_together):
-                return False
-    return True
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

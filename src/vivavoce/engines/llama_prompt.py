@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from .base import Message, ToolSchema
+from .grounding import said_in
 
 # For the 0.5B model the tools go before the persona and the rule after it. The tools
 # are the same for every session of a server, so the KV cache keeps them; a client's
@@ -40,6 +41,7 @@ You have these tools, described as JSON Schema:
 You cannot know what the tools tell: when the user asks for it, reply with only the \
 tool's JSON call and no words, like this:
 {examples}
+User: "How many people live in Tokyo?" → Tokyo has about fourteen million people.
 For anything else, reply in plain spoken words, without naming the tools. When a tool \
 result arrives, say it to the user in words."""
 # Right one-sentence answers, at the end of the system message's first paragraph (the
@@ -48,6 +50,10 @@ result arrives, say it to the user in words."""
 # "one hundred minus thirty-five" was 75 without them). Ahead of that paragraph the
 # 1.5B answers in words where it should call a tool (4 of 20 calls, 14 after it); the
 # 0.5B, shown them, does so too (10 of 20, was 19).
+# Live facts come from a tool, not from the model's memory (the 1.5B, shown examples):
+# after the persona, ahead of the tools block.
+_NO_LIVE_FACTS = ("You cannot know live facts, such as the weather, the time or the date, "
+                  "except from a tool: without one for it, say you cannot check.")
 _ANSWER_EXAMPLES = """Be accurate. Examples of good replies:
 User: How many legs does an ant have? You: An ant has six legs.
 User: What is forty minus twelve? You: Forty minus twelve is twenty-eight.
@@ -88,8 +94,9 @@ def prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
         )
         persona = [out.pop(0)["content"]] if out and out[0]["role"] == "system" else []
         if examples:
-            parts = [*persona, _TOOLS_WITH_EXAMPLES.format(schemas=schemas, examples="\n".join(
-                _example_call(fn) for fn in tools.values()))]
+            examples_ = "\n".join(line for fn in tools.values() for line in _example_calls(fn))
+            parts = [*persona, _NO_LIVE_FACTS,
+                     _TOOLS_WITH_EXAMPLES.format(schemas=schemas, examples=examples_)]
         else:
             parts = [_TOOLS.format(schemas=schemas), *persona, _TOOLS_RULE]
         out.insert(0, {"role": "system", "content": "\n\n".join(parts)})
@@ -99,16 +106,27 @@ def prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
     return out
 
 
-def _example_call(tool: ToolSchema) -> str:
-    """'User wants to get the weather in a city → {"name": ..., "arguments": {"city": "Tokyo"}}',
-    with each argument's value taken from its description ('like "Tokyo"') where it has one."""
-    arguments = {}
-    for name, spec in (tool.get("parameters") or {}).get("properties", {}).items():
-        quoted = re.search(r'"([^"]+)"', spec.get("description") or "")
-        arguments[name] = quoted.group(1) if quoted else f"<{name}>"
+def _example_calls(tool: ToolSchema) -> list[str]:
+    """Example calls of a tool, from its description: each request it quotes, with the
+    arguments it holds among those its parameters quote ('like "Tokyo" or "Oslo"'):
+    'User: "Do I need a coat in Oslo?" → {"name": "get_weather", "arguments": {"city":
+    "Oslo"}}'. A description that quotes none makes one line of what it says the tool
+    does, with each parameter's first quoted value."""
+    properties = (tool.get("parameters") or {}).get("properties", {})
+    quoted = {name: re.findall(r'"([^"]+)"', spec.get("description") or "")
+              for name, spec in properties.items()}
+    requests = re.findall(r'"([^"]+[?.!])"', tool.get("description") or "")
+    lines = []
+    for said in requests:
+        arguments = {name: next(v for v in values if said_in(v, said))
+                     for name, values in quoted.items() if any(said_in(v, said) for v in values)}
+        lines.append(f'User: "{said}" → {_call_json(tool["name"], json.dumps(arguments))}')
+    if lines:
+        return lines
+    arguments = {name: values[0] if values else f"<{name}>" for name, values in quoted.items()}
     what = (tool.get("description") or f"use {tool['name']}").strip().rstrip(".")
     call = json.dumps({"name": tool["name"], "arguments": arguments}, ensure_ascii=False)
-    return f"User wants to {what[:1].lower()}{what[1:]} → {call}"
+    return [f"User wants to {what[:1].lower()}{what[1:]} → {call}"]
 
 
 def _call_json(name: str, arguments: str) -> str:

@@ -66,7 +66,8 @@ def resolve_timezone(name: str) -> tuple[str, tzinfo] | None:
 
 
 def get_time(timezone: str = "local") -> dict[str, Any]:
-    """Get the current time and date.
+    """Get the current time and date, as asked in "What time is it in London?" or "What
+    day is it?".
 
     Args:
         timezone: The city the user named, like "London" or "Tokyo" (or an IANA zone).

@@ -98,10 +98,11 @@ def normalise_code(text: str) -> str:
 
 
 def unlock_door(code: str, context: ToolContext) -> dict[str, Any]:
-    """Try to unlock the door with a four-digit code.
+    """Try to unlock the door with a four-digit code, as asked in "Try 1234." or "Is the
+    code four five six seven?".
 
     Args:
-        code: The four digits the player said, like "1234".
+        code: The four digits the player said, like "1234" or "4567".
     """
     state = context.state
     if CODE not in state:

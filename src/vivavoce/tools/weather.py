@@ -62,10 +62,11 @@ class _Unreadable(Exception):
 
 
 async def get_weather(city: str) -> dict[str, Any]:
-    """Get the current weather in a city.
+    """Get the current weather in a city, as asked in "Is it raining in Tokyo?" or "Do I
+    need a coat in Oslo?".
 
     Args:
-        city: The city name, like "Tokyo" or "Paris".
+        city: The city name, like "Tokyo" or "Oslo".
     """
     # "Paris, France": the geocoder matches names only, so search the name and
     # use the rest to choose among the places called that.
