@@ -182,12 +182,10 @@ class LlamaLLM:
         alone = self._prompt(LLMRequest([*system, *users[-1:]], request.tools))[2]
         if alone == tokens:
             self._cache.read(tokens, min(kept, len(tokens) - 1))
-            logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(),
-                                           shape=(self._llm.n_vocab(),))
+            logits = self._last_logits()
         else:
             logits = self._cache.probe(alone)
-        probs = np.exp(logits - logits.max())
-        return float(probs[self._call_openers].sum() / probs.sum())
+        return float(_distribution(logits)[self._call_openers].sum())
 
     def _generate(self, tokens: list[int], rendered: ChatFormatterResponse, request: LLMRequest,
                   temperature: float, cancel: threading.Event, usage: Usage) -> Iterator[str]:
@@ -350,10 +348,12 @@ class LlamaLLM:
             logits = self._cache.probe(tokens)
         else:
             self._read(tokens)
-            logits = np.ctypeslib.as_array(self._llm._ctx.get_logits(),
-                                           shape=(self._llm.n_vocab(),))
-        probs = np.exp(logits - logits.max())
-        return probs / probs.sum()
+            logits = self._last_logits()
+        return _distribution(logits)
+
+    def _last_logits(self) -> np.ndarray:
+        """The logits after the last token the context read."""
+        return np.ctypeslib.as_array(self._llm._ctx.get_logits(), shape=(self._llm.n_vocab(),))
 
     def _prompt(self, request: LLMRequest
                 ) -> tuple[dict[str, ToolSchema], ChatFormatterResponse, list[int]]:
@@ -390,6 +390,11 @@ class _SpeechOnly:
         if len(input_ids) == self._prompt_len:
             masked[self._not_speech] = -np.inf
         return masked
+
+
+def _distribution(logits: np.ndarray) -> np.ndarray:
+    probs = np.exp(logits - logits.max())
+    return probs / probs.sum()
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
