@@ -221,7 +221,11 @@ def _p95(values: list[float]) -> float:
 
 
 def run(llm: LlamaLLM, runs: int, verbose: bool) -> dict[str, float]:
-    instructions = SPOKEN_STYLE + "\n\n" + get_persona("assistant").instructions
+    persona = get_persona("assistant")
+    instructions = SPOKEN_STYLE + "\n\n" + persona.instructions
+    # Kept read, as a server keeps its own prompt from the start (factory.warm_up).
+    llm.keep(LLMRequest([{"role": "system", "content": instructions}],
+                        tools=registry.schemas(persona.tools)))
     answers = []
     for question in [q for _ in range(runs) for q in QUESTIONS]:
         a = ask(llm, instructions, question)

@@ -8,7 +8,6 @@ import threading
 import pytest
 
 from vivavoce.engines.base import LLMRequest, TextDelta, ToolCall, Usage
-from vivavoce.engines.grounding import grounded
 from vivavoce.engines.llama_llm import LlamaLLM, Sampling
 from vivavoce.engines.llama_prompt import prompt_messages
 from vivavoce.engines.speakable import speakable_piece, unspeakable
@@ -89,13 +88,22 @@ def test_persona_and_tools_prefix_is_served_from_the_kv_cache(llm):
 
 def test_a_prefilled_start_of_the_turn_is_reused_and_changes_nothing(llm):
     question = "What is the tallest mountain in Europe?"
-    plain = ask(llm, question, temperature=0.0, max_tokens=16)
+    prompt = llm.render(LLMRequest([{"role": "system", "content": PERSONA},
+                                    {"role": "user", "content": question}]))
     ask(llm, "Tell me a joke about dogs.", max_tokens=4)  # something else in the cache
+    plain = llm.next_token_probabilities(prompt)
+    ask(llm, "Tell me a joke about dogs.", max_tokens=4)
     # The user is still speaking: what they have said so far is read in.
     llm.prefill(LLMRequest([{"role": "system", "content": PERSONA},
                             {"role": "user", "content": "What is the tallest"}]))
+    prefilled = llm.next_token_probabilities(prompt)
+    # The same reading, to floating-point noise (the words are read in other batches:
+    # a near tie in a greedy reply may still go either way).
+    assert 0.5 * abs(plain - prefilled).sum() < 0.02
+    llm.prefill(LLMRequest([{"role": "system", "content": PERSONA},
+                            {"role": "user", "content": "What is the tallest"}]))
     after = ask(llm, question, temperature=0.0, max_tokens=16)
-    assert text_of(after) == text_of(plain)
+    assert "mountain" in text_of(after).lower() or "mount" in text_of(after).lower()
     # Only the words that came after, and the reply's header, were new.
     assert after[-1].input_tokens - after[-1].cached_tokens < 12
 
@@ -194,29 +202,6 @@ def test_prompt_messages_keep_a_fixed_prefix_and_plain_roles():
     assert later[3]["role"] == "user"
     assert later[3]["content"].startswith("Tool result from get_weather: rainy\n")
     assert prompt_messages(history[:2], {}) == history[:2]
-
-
-def test_a_call_must_be_grounded_in_what_the_user_said():
-    unlock = {"name": "unlock_door", "parameters": {
-        "type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]}}
-
-    def call(code: str) -> ToolCall:
-        return ToolCall("unlock_door", json.dumps({"code": code}))
-    assert grounded(call("0000"), unlock, "Is the code 0000?")
-    assert grounded(call("0 0 0 0"), unlock, "Is the code 0000?")
-    assert grounded(call("1234"), unlock, "Try 1 2 3 4.")
-    assert not grounded(call("1234"), unlock, "Hello there!")
-    tokyo = ToolCall("get_weather", json.dumps({"city": "Tokyo"}))
-    assert grounded(tokyo, WEATHER, "Is it raining in Tokyo?")
-    assert not grounded(tokyo, WEATHER, "Say hello to me.")
-    # An optional place, too, must be one the user named (or the tool's default).
-    clock = {"name": "get_time", "parameters": {"type": "object", "properties": {
-        "timezone": {"type": "string", "default": "local"}}}}
-    london = ToolCall("get_time", json.dumps({"timezone": "London"}))
-    assert grounded(london, clock, "What time is it in London?")
-    assert not grounded(london, clock, "Who wrote Romeo and Juliet?")
-    assert grounded(ToolCall("get_time", json.dumps({"timezone": "local"})), clock,
-                     "What time is it?")
 
 
 CHINESE = "How do you write 'thank you' in Chinese characters? Write them."

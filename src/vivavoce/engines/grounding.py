@@ -5,6 +5,11 @@ tool's own description, or get_time for the city of an example; an argument foun
 nowhere in the user's words (other than its default) means the call was not what they
 asked for. What people say is spoken: "four two one seven" is the code 4217, "half
 past seven" carries the 7 of "7:30 pm", "ten in the evening" the 10 of "10 pm".
+
+A code or a number said digit by digit is a run of digits: "two one zero nine" is 2109,
+never 109 (the 1.5B writes "109" for it, reading "two" as "to"), so the model reads
+such runs as numerals, spaced as said ("2 1 0 9": joined, "one nine eight four" reads
+as the novel 1984), and an argument made of digits must be a whole run.
 """
 
 from __future__ import annotations
@@ -29,25 +34,38 @@ def _words(text: str) -> list[str]:
     return [*words, *(_NUMBERS[w] for w in words if w in _NUMBERS)]
 
 
-def _digits_said(text: str) -> str:
-    """The digits said in `text` one after another, in numerals or in digit words ("one
-    nine eight four", "1 9 8 4" and "1984" are all 1984)."""
-    digits = []
-    for word in re.findall(r"[a-z]+|\d+", text.lower()):
-        if word.isdigit():
-            digits.append(word)
-        elif len(_NUMBERS.get(word, "")) == 1:
-            digits.append(_NUMBERS[word])
-    return "".join(digits)
+_DIGIT = r"(?:zero|one|two|three|four|five|six|seven|eight|nine|\d+)"
+# Three or more digits said one by one ("two one zero nine", "4, 2, 1, 7"): a code, a
+# number, never words that happen to follow each other.
+_SPOKEN_RUN = re.compile(rf"\b{_DIGIT}(?:[\s,-]+{_DIGIT}){{2,}}\b", re.IGNORECASE)
+_DIGIT_RUN = re.compile(rf"\b{_DIGIT}(?:[\s,-]+{_DIGIT})*\b", re.IGNORECASE)
+
+
+def _numerals(run: str) -> list[str]:
+    return [_NUMBERS.get(w, w) for w in re.findall(r"\w+", run.lower())]
+
+
+def with_numerals(text: str) -> str:
+    """`text` with each run of digits said one by one in numerals, spaced as said."""
+    return _SPOKEN_RUN.sub(lambda m: " ".join(_numerals(m.group())), text)
+
+
+def digit_runs(text: str) -> set[str]:
+    """The numbers said in `text`, each a run of digits in numerals or in digit words
+    ("one nine eight four", "1 9 8 4" and "1984" are all 1984)."""
+    return {"".join(_numerals(m.group())) for m in _DIGIT_RUN.finditer(text)} | set(
+        re.findall(r"\d+", text))
 
 
 def said_in(value: str, text: str) -> bool:
     """Whether `value` (an argument) comes from `text` (what the user said)."""
-    words = set(_words(value))
+    shared = set(_words(value)) & set(_words(text))
     compact = re.sub(r"\W+", "", value.lower())
-    return bool(words & set(_words(text))) or (len(compact) >= 3 and (
-        compact in re.sub(r"\W+", "", text.lower())
-        or (compact.isdigit() and compact in _digits_said(text))))
+    if shared or len(compact) < 3:
+        return bool(shared)
+    if compact.isdigit():
+        return compact in digit_runs(text)
+    return compact in re.sub(r"\W+", "", text.lower())
 
 
 def last_user_text(messages: list[Message]) -> str:

@@ -37,7 +37,7 @@ from .base import (
 )
 from .grounding import grounded, last_user_text
 from .llama_cache import LlamaCache, no_pause, shared_prefix
-from .llama_prompt import prompt_messages
+from .llama_prompt import echoes_a_request, prompt_messages
 from .speakable import unspeakable_tokens
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,18 @@ class Sampling:
 # most false ones out. The 0.5B's calls are grounded even when wrong: only a sure
 # score keeps them out.
 CALL_PROBABILITY = {False: 0.83, True: 0.01}
+# The score that makes a call when the user's words restate a request a tool's
+# description quotes (llama_prompt.echoes_a_request): the tool's author said those words
+# need it. The 1.5B answers "What day is it today?" in words, making a day up, though
+# shown "What day is it?" calling get_time (scores 0.001-0.01).
+ECHO_PROBABILITY = {False: 0.83, True: 0.001}
+# A request without tools that the server's own tools would be called for (the call
+# score of its words under the server's kept prompt) asks for a live fact: the reply
+# opens by saying it cannot check, or the model makes the weather up. Weather and the
+# time somewhere score 0.2-0.5 there, everyday questions under 0.01, "Is it cold in
+# Antarctica?" 0.06.
+NEEDS_A_TOOL = 0.1
+CANNOT_CHECK = "I can't check that from here."
 
 
 class LlamaLLM:
@@ -147,8 +159,13 @@ class LlamaLLM:
         score = None if forced or not callable_tools else \
             self.call_probability(request, tokens, kept)
         threshold = CALL_PROBABILITY[self._examples]
+        if echoes_a_request(last_user_text(request.messages), callable_tools):
+            threshold = ECHO_PROBABILITY[self._examples]
         call = forced or (score is not None and score >= threshold)
         usage = Usage(input_tokens=len(tokens), cached_tokens=cached)
+        if not tools and not after_result and self._needs_a_tool(request):
+            yield TextDelta(CANNOT_CHECK)
+            tokens = [*tokens, *self.tokenize(CANNOT_CHECK)]
         if call:
             yield ToolCallStarted(score, None if forced else threshold)
             made = self._call(tokens, rendered, callable_tools, cancel, usage)
@@ -177,15 +194,29 @@ class LlamaLLM:
         if tokens is None:  # asked on its own: the cache readied as for a reply
             tokens = self._prompt(request)[2]
             kept = self._reuse(tokens)[0]
-        system = [m for m in request.messages[:1] if m["role"] == "system"]
-        users = [m for m in request.messages if m["role"] == "user"]
-        alone = self._prompt(LLMRequest([*system, *users[-1:]], request.tools))[2]
+        alone = self._alone(request)
         if alone == tokens:
             self._cache.read(tokens, min(kept, len(tokens) - 1))
             logits = self._last_logits()
         else:
             logits = self._cache.probe(alone)
         return float(_distribution(logits)[self._call_openers].sum())
+
+    def _needs_a_tool(self, request: LLMRequest) -> bool:
+        """Whether the server's own tools would be called for the user's words (read in
+        the probe, from the server's kept prompt)."""
+        server = self.kept_context(request)
+        if server is None or not server.tools or not request.messages \
+                or request.messages[-1]["role"] != "user":
+            return False
+        logits = self._cache.probe(self._alone(server))
+        return float(_distribution(logits)[self._call_openers].sum()) >= NEEDS_A_TOOL
+
+    def _alone(self, request: LLMRequest) -> list[int]:
+        """The prompt of the request's system message and the user's last words alone."""
+        system = [m for m in request.messages[:1] if m["role"] == "system"]
+        users = [m for m in request.messages if m["role"] == "user"]
+        return self._prompt(LLMRequest([*system, *users[-1:]], request.tools))[2]
 
     def _generate(self, tokens: list[int], rendered: ChatFormatterResponse, request: LLMRequest,
                   temperature: float, cancel: threading.Event, usage: Usage) -> Iterator[str]:
@@ -215,7 +246,7 @@ class LlamaLLM:
               usage: Usage) -> ToolCall | None:
         """Write the tool call under a grammar: only known tools, schema-shaped arguments."""
         chunks = self._llm.create_completion(
-            prompt=tokens, stream=True, max_tokens=256, temperature=0.2,
+            prompt=tokens, stream=True, max_tokens=256, temperature=0.0,
             stop=rendered.stop, stopping_criteria=rendered.stopping_criteria,
             grammar=self._grammar(tools))
         text = ""

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from .base import Message, ToolSchema
-from .grounding import said_in
+from .grounding import said_in, with_numerals
 
 # For the 0.5B model the tools go before the persona and the rule after it. The tools
 # are the same for every session of a server, so the KV cache keeps them; a client's
@@ -67,7 +67,8 @@ def prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
     The system message is the persona plus the tool list, byte-identical from
     turn to turn so the KV cache keeps it. Past tool calls become the JSON the
     model would have written, tool results become user turns: every chat
-    template understands those roles.
+    template understands those roles. Digits the user said one by one read as
+    a number ("two one zero nine" as 2109), the way a tool wants them.
     """
     out: list[Message] = []
     names: dict[str, str] = {}  # call_id -> tool name
@@ -84,6 +85,8 @@ def prompt_messages(messages: list[Message], tools: dict[str, ToolSchema],
             # Without the reminder the small model tends to call the tool again.
             out.append({"role": "user", "content": f"Tool result from {name}: {content}\n"
                                                    "Reply to me in plain spoken words, not JSON."})
+        elif role == "user":
+            out.append({"role": role, "content": with_numerals(content)})
         else:
             out.append({"role": role, "content": content})
     if tools:
@@ -115,9 +118,8 @@ def _example_calls(tool: ToolSchema) -> list[str]:
     properties = (tool.get("parameters") or {}).get("properties", {})
     quoted = {name: re.findall(r'"([^"]+)"', spec.get("description") or "")
               for name, spec in properties.items()}
-    requests = re.findall(r'"([^"]+[?.!])"', tool.get("description") or "")
     lines = []
-    for said in requests:
+    for said in quoted_requests(tool):
         arguments = {name: next(v for v in values if said_in(v, said))
                      for name, values in quoted.items() if any(said_in(v, said) for v in values)}
         lines.append(f'User: "{said}" → {_call_json(tool["name"], json.dumps(arguments))}')
@@ -135,3 +137,24 @@ def _call_json(name: str, arguments: str) -> str:
     except ValueError:
         args = arguments
     return json.dumps({"name": name, "arguments": args}, ensure_ascii=False)
+
+
+def quoted_requests(tool: ToolSchema) -> list[str]:
+    """The requests a tool's description quotes, as in 'as asked in "What day is it?"'."""
+    return re.findall(r'"([^"]+[?.!])"', tool.get("description") or "")
+
+
+# Words a request may have beyond one a tool quotes and still be that request ("What
+# day is it today?", "What day of the week is it?" for "What day is it?").
+_ECHO_EXTRA_WORDS = 3
+
+
+def echoes_a_request(said: str, tools: dict[str, ToolSchema]) -> bool:
+    """Whether `said` is, give or take a few words, a request one of the tools quotes."""
+    words = set(re.findall(r"[\w']+", said.lower()))
+    for tool in tools.values():
+        for request in quoted_requests(tool):
+            asked = set(re.findall(r"[\w']+", request.lower()))
+            if asked <= words and len(words - asked) <= _ECHO_EXTRA_WORDS:
+                return True
+    return False

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Any
+from typing import Annotated, Any
+
+import pydantic
 
 from .registry import ToolContext
 
@@ -57,9 +59,10 @@ _DIGIT_WORDS = {
 }
 
 
-def new_escape_room(state: dict[str, Any]) -> None:
-    """Lock the door behind a fresh random code (and riddles for it) in `state`."""
-    code = f"{secrets.randbelow(10 ** CODE_LENGTH):0{CODE_LENGTH}d}"
+def new_escape_room(state: dict[str, Any], code: str | None = None) -> None:
+    """Lock the door behind `code` (by default a fresh random one), and riddles for it,
+    in `state`."""
+    code = code or f"{secrets.randbelow(10 ** CODE_LENGTH):0{CODE_LENGTH}d}"
     state[CODE] = code
     state[RIDDLES] = [secrets.choice(_RIDDLE_BANK[d]) for d in code]
     state[ATTEMPTS] = 0
@@ -97,7 +100,13 @@ def normalise_code(text: str) -> str:
     return "".join(tok if tok.isdigit() else _DIGIT_WORDS.get(tok, "") for tok in tokens)
 
 
-def unlock_door(code: str, context: ToolContext) -> dict[str, Any]:
+# Four digits in the schema (a constrained decoder writes no fewer); the lock itself
+# still takes "one two three four" from a model that ignores schemas, and says so
+# when a guess is not four digits.
+FourDigits = Annotated[str, pydantic.Field(json_schema_extra={"pattern": "^[0-9]{4}$"})]
+
+
+def unlock_door(code: FourDigits, context: ToolContext) -> dict[str, Any]:
     """Try to unlock the door with a four-digit code, as asked in "Try 1234." or "Is the
     code four five six seven?".
 
