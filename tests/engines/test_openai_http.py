@@ -44,6 +44,9 @@ class Requests:
     fault: str | None = None
     fault_on: str = ""  # only on paths containing this (all by default)
     stopping: threading.Event = field(default_factory=threading.Event)
+    # Set: no request is answered until as many as it counts are open at once (503 if
+    # they never are): calls that wait for each other fail.
+    together: threading.Barrier | None = None
 
 
 class _Cut(Exception):
@@ -61,7 +64,13 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.requests.seen.append({"path": self.path, "headers": dict(self.headers),
                                    "body": body})
-        self._written = 0
+        self._written, self._cutting = 0, False
+        if self.requests.together is not None:
+            try:
+                self.requests.together.wait()
+            except threading.BrokenBarrierError:
+                self._send(503, "text/plain", b"the other request never came")
+                return
         try:
             self._answer(body)
         except _Cut:

@@ -24,6 +24,7 @@ from vivavoce.brains.threads import (
     iterate_in_thread,
     run_later,
     run_urgent,
+    thread_for,
     work_waiting,
 )
 from vivavoce.engines.base import LLM, STT, TTS, EndOfTurn, LLMChunk, LLMRequest, TextDelta
@@ -53,10 +54,11 @@ class Cascade:
         self.end_of_turn_model = end_of_turn
         self._punctuation = PunctuationEndOfTurn()
         self.voices = list(tts.voices)
-        # One model instance serves every session, and each engine's work runs in turn on
-        # a thread of its own (brains/threads): llama.cpp contexts are not re-entrant,
-        # and two sessions at once would only halve each one's speed.
-        self._answering = False  # a response has the LLM (not a prefill)
+        # One model instance serves every session, and each local engine's work runs in
+        # turn on a thread of its own (brains/threads): llama.cpp contexts are not
+        # re-entrant, and two sessions at once would only halve each one's speed. An
+        # HTTP stage's calls overlap: they wait on its server.
+        self._answering = 0  # responses that have the LLM (not a prefill)
         self._responses = 0  # responses the LLM has begun: a prefill queued behind one is stale
 
     async def transcribe(self, audio: np.ndarray, language: str | None,
@@ -65,7 +67,8 @@ class Cascade:
             return ""
         samples = int16_to_float(resample(audio, INTERNAL_RATE, SPEECH_RATE))
         text = await call_in_thread(
-            lambda: self.stt.transcribe(samples, language=language, prompt=prompt), "stt")
+            lambda: self.stt.transcribe(samples, language=language, prompt=prompt),
+            thread_for(self.stt, "stt"))
         return text.strip()
 
     def _voice(self, requested: str) -> str:
@@ -85,7 +88,7 @@ class Cascade:
     def _llm_stream(self, request: ResponseRequest, cancel: threading.Event,
                     go: threading.Event | None) -> Iterator[LLMChunk]:
         """The LLM's stream; with `go`, each token waits for the consumer to set it."""
-        self._answering = True
+        self._answering += 1
         self._responses += 1
         try:
             for chunk in self.llm.stream(self._llm_request(request), cancel):
@@ -97,7 +100,7 @@ class Cascade:
                     # not hold the model (and the engine's thread) for ever.
                     go.wait(MAX_PAUSE_S)
         finally:
-            self._answering = False
+            self._answering -= 1
 
     def _refresh(self) -> None:
         """After an answer, while it plays: make an approximate LLM cache exact (see
@@ -165,7 +168,7 @@ class Cascade:
         spoken = text.strip()
         async with aclosing(iterate_in_thread(
                 lambda cancel: self._tts_stream(spoken, self._voice(voice), speed, cancel),
-                "tts")) as speech:
+                thread_for(self.tts, "tts"))) as speech:
             async for pcm in speech:
                 yield AudioOut(pcm, text)
                 text = ""
@@ -174,7 +177,8 @@ class Cascade:
         audio = request.modalities == ["audio"]
         go = threading.Event()  # audio: paced by the clause writer
         llm = iterate_in_thread(
-            lambda cancel: self._llm_stream(request, cancel, go if audio else None), "llm")
+            lambda cancel: self._llm_stream(request, cancel, go if audio else None),
+            thread_for(self.llm, "llm"))
         writing: asyncio.Task[None] | None = None
         try:
             if not audio:

@@ -77,6 +77,21 @@ def _worker(name: str) -> _Worker:
         return _workers[name]
 
 
+def thread_for(engine: object, name: str) -> str | None:
+    """The thread an engine's work runs on: the long-lived one called `name`, or none
+    (None: a thread of its own for each call) for an engine whose calls may overlap
+    (`concurrent = True`: an HTTP stage, waiting on its server rather than on this
+    machine's cores, where one slow call must not hold up every session's)."""
+    return None if getattr(engine, "concurrent", False) else name
+
+
+def _submit(job: Callable[[], None], name: str | None, urgent: bool = False) -> None:
+    if name is None:
+        threading.Thread(target=_run, args=(job,), daemon=True).start()
+    else:
+        _worker(name).submit(job, urgent)
+
+
 def run_later(job: Callable[[], None], name: str) -> None:
     """Run `job` on the long-lived thread called `name`, after what it has to do now."""
     _worker(name).submit(job)
@@ -93,10 +108,10 @@ def run_urgent(name: str) -> None:
     _worker(name).run_urgent()
 
 
-async def call_in_thread(fn: Callable[[], T], name: str, urgent: bool = False) -> T:
+async def call_in_thread(fn: Callable[[], T], name: str | None, urgent: bool = False) -> T:
     """`fn()` on the long-lived thread called `name` (after what it is running now, or,
     `urgent`, before any other work waiting and at the next `run_urgent` of the job
-    running).
+    running); `name` None: on a thread of its own, now.
 
     Abandoned (the caller cancelled) before its turn, it does not run at all."""
     loop = asyncio.get_running_loop()
@@ -121,7 +136,7 @@ async def call_in_thread(fn: Callable[[], T], name: str, urgent: bool = False) -
         else:
             loop.call_soon_threadsafe(settle, result, None)
 
-    _worker(name).submit(job, urgent)
+    _submit(job, name, urgent)
     try:
         return await done
     except asyncio.CancelledError:
@@ -130,9 +145,9 @@ async def call_in_thread(fn: Callable[[], T], name: str, urgent: bool = False) -
 
 
 async def iterate_in_thread(make: Callable[[threading.Event], Iterator[T]],
-                            name: str) -> AsyncIterator[T]:
+                            name: str | None) -> AsyncIterator[T]:
     """Run `make(cancel)` on the long-lived thread called `name` (after what it is
-    running now), yielding what it yields.
+    running now; None: on a thread of its own, now), yielding what it yields.
 
     Closing the async iterator sets `cancel`, so engines stop between steps.
     """
@@ -154,7 +169,7 @@ async def iterate_in_thread(make: Callable[[threading.Event], Iterator[T]],
         finally:
             put(_DONE)
 
-    _worker(name).submit(work)
+    _submit(work, name)
     try:
         while True:
             value = await queue.get()

@@ -25,6 +25,8 @@ from .base import (
 
 
 class OpenAIHTTPLLM:
+    concurrent = True  # its calls wait on a server, not on our cores: they may overlap
+
     def __init__(self, base_url: str, api_key: str | None = None,
                  model: str = "gpt-4o-mini", timeout: float = 60.0) -> None:
         self.name = model

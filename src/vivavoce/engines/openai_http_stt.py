@@ -14,6 +14,8 @@ from .base import EngineError
 
 
 class OpenAIHTTPSTT:
+    concurrent = True  # its calls wait on a server, not on our cores: they may overlap
+
     def __init__(self, base_url: str, api_key: str | None = None,
                  model: str = "whisper-1", timeout: float = 30.0) -> None:
         self.name = model

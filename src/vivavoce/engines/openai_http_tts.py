@@ -15,6 +15,8 @@ OPENAI_VOICES = ("alloy", "ash", "ballad", "cedar", "coral", "echo", "fable", "m
 
 
 class OpenAIHTTPTTS:
+    concurrent = True  # its calls wait on a server, not on our cores: they may overlap
+
     sample_rate = 24000  # response_format "pcm" is 16-bit mono 24 kHz
 
     def __init__(self, base_url: str, api_key: str | None = None, model: str = "tts-1",
