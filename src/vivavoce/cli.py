@@ -58,6 +58,9 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
                    help="local LLM: the temperature for a client asking the protocol's default "
                    "0.8, scaled by the client's own (default 0: greedy, the most accurate); "
                    "e.g. 0.7 for livelier answers")
+    p.add_argument("--llm-slots", type=int,
+                   help="local LLM: sessions whose conversation stays read between their "
+                   "turns (default 6; ~28 KB of memory a token each with the 1.5B)")
     p.add_argument("--llm-repeat-penalty", type=float,
                    help="local LLM: repetition penalty (default 1.1; 1 turns it off)")
     p.add_argument("--http-api-key", help="key for the HTTP stages (OPENAI_API_KEY)")
@@ -162,8 +165,8 @@ def serve(args: argparse.Namespace) -> None:
             "llm_threads", "stt_threads", "stt_short_window", "speculative_stt", "log_level",
             "stt_timeout_s", "llm_timeout_s", "tts_timeout_s", "max_sessions",
             "max_sessions_per_key", "max_session_s", "send_backlog_s", "mint_per_minute",
-            "max_calls", "llm_temperature", "llm_repeat_penalty", "twilio_auth_token",
-            "public_url", "phone_greeting")
+            "max_calls", "llm_temperature", "llm_repeat_penalty", "llm_slots",
+            "twilio_auth_token", "public_url", "phone_greeting")
     settings = Settings.from_env(**{k: getattr(args, k) for k in keys},
                                  **{k: ",".join(getattr(args, k)) if getattr(args, k) else None
                                     for k in ("ice_servers", "allowed_origins")})

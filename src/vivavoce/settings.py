@@ -76,6 +76,9 @@ class Settings:
     stt_short_window: bool = True
     speculative_stt: bool = True
     llm_threads: int = 2
+    # Sessions whose place in the local LLM is kept (their conversation, read): a
+    # session past them reads its conversation again when it next speaks.
+    llm_slots: int = 6
     # Local LLM sampling: the temperature a client asking for the protocol's default
     # (0.8) gets, scaled by the client's own (0 = greedy), and the repetition penalty.
     llm_temperature: float = 0.0

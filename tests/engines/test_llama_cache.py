@@ -11,7 +11,7 @@ import pytest
 from vivavoce.brains.cascade import SPOKEN_STYLE
 from vivavoce.brains.factory import build_llm
 from vivavoce.engines.base import LLMRequest, TextDelta, Usage
-from vivavoce.engines.llama_cache import MAX_REMEMBERED
+from vivavoce.engines.llama_cache import SLOTS
 from vivavoce.engines.llama_end_of_turn import MAX_READ, LlamaEndOfTurn
 from vivavoce.engines.llama_llm import LlamaLLM
 from vivavoce.personas import get_persona
@@ -132,12 +132,12 @@ def test_a_sessions_own_prompt_is_remembered_for_the_next_session_like_it():
     spliced = answer(llm, ask(orders, "Where is my order A17?", tools))[1]
     assert spliced.input_tokens - spliced.cached_tokens < tools_tokens / 2, spliced
     # Remembered prompts are a few recent ones; the server-wide ones stay.
-    for n in range(MAX_REMEMBERED + 2):
+    for n in range(SLOTS + 2):
         answer(llm, ask([{"role": "system", "content": f"You are helper number {n}."}],
                         "Hi.", TOOLS))
         llm.refresh(lambda: False)
     kept = llm._cache.kept
-    assert sum(not k.pinned for k in kept) == MAX_REMEMBERED
+    assert sum(not k.pinned for k in kept) == SLOTS
     assert sum(k.pinned for k in kept) == 1
 
 
@@ -153,3 +153,25 @@ def test_a_score_on_a_prompt_not_read_yet_does_not_read_it():
     going_on = end_of_turn.probability("Where is my order and", context)
     assert finished > 0.5 > 0.1 > going_on
     assert llm._cache.main == before  # scored beside the cache: nothing read into it
+
+
+def test_each_session_keeps_its_place_in_the_model_between_its_turns():
+    llm = build_llm(Settings())
+    llm.keep(ask(SERVER, "", TOOLS))
+    sessions = {"bakery": (BAKERY, [ORDERS, *TOOLS]), "server": (SERVER, TOOLS)}
+    said = {"bakery": ["Do you sell rye bread?", "And croissants?", "How much are they?"],
+            "server": ["What is the capital of Spain?", "And of Portugal?", "Which is bigger?"]}
+    conversations: dict[str, list[dict]] = {name: [] for name in sessions}
+    new = []
+    for turn in range(3):
+        for name, (system, tools) in sessions.items():  # turns alternate between them
+            conversations[name].append({"role": "user", "content": said[name][turn]})
+            request = LLMRequest([*system, *conversations[name]], tools, max_tokens=16)
+            text, usage = answer(llm, request)
+            conversations[name].append({"role": "assistant", "content": text})
+            llm.refresh(lambda: False)  # while its answer plays, as the cascade does
+            if turn:  # read, and what reading its conversation again would cost
+                new.append((usage.input_tokens - usage.cached_tokens,
+                            usage.input_tokens - prefix_tokens(llm, request)))
+    # Only the new words and the reply's header; the other session's turn evicted nothing.
+    assert all(read < 25 and read < conversation / 2 for read, conversation in new), new

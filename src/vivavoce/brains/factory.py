@@ -56,7 +56,8 @@ def build_llm(settings: Settings) -> LLM:
     sampling = Sampling(temperature=settings.llm_temperature,
                         repeat_penalty=settings.llm_repeat_penalty)
     return LlamaLLM(model_path(name), n_threads=settings.llm_threads, name=name,
-                    sampling=sampling, examples=CATALOG[name].examples)
+                    sampling=sampling, examples=CATALOG[name].examples,
+                    slots=settings.llm_slots)
 
 
 def local_llm(settings: Settings) -> str:

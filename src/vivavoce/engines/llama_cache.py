@@ -38,8 +38,9 @@ MAIN, SCRATCH, PROBE = 0, 1, 2
 READ_CHUNK = 32
 # Room in the cache beside the main sequence's prompt, for the probe.
 PROBE_ROOM = 1024
-# Sessions' own system prompts kept (~13-17 MB of state each with the 1.5B model).
-MAX_REMEMBERED = 6
+# Sessions' own prompts kept by default: each one's conversation as far as it was read
+# and answered (~28 KB of state a token with the 1.5B model: ~40 MB for 1,500 tokens).
+SLOTS = 6
 
 
 def no_pause() -> None:
@@ -64,9 +65,10 @@ def shared_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 class LlamaCache:
-    def __init__(self, llm: Llama, prompt_ctx: int) -> None:
+    def __init__(self, llm: Llama, prompt_ctx: int, slots: int = SLOTS) -> None:
         """Give `llm` a context with the sequences above (one KV cache they share):
-        `prompt_ctx` for the main prompt and its splice, and room for the probe."""
+        `prompt_ctx` for the main prompt and its splice, and room for the probe;
+        `slots`: how many sessions' prompts are remembered."""
         params = llm.context_params
         params.n_seq_max, params.kv_unified = PROBE + 1, True
         params.n_ctx = prompt_ctx + PROBE_ROOM
@@ -79,6 +81,7 @@ class LlamaCache:
         self.can_shift = bool(llama_cpp.llama_memory_can_shift(llm._ctx.memory))
         self.paused_at: int | None = None  # a read of the main sequence waits here
         self._kept: list[Kept] = []
+        self._slots = slots
         self._probe: list[int] = []  # what the probe holds
 
     @property
@@ -103,10 +106,18 @@ class LlamaCache:
 
     def remember(self, length: int) -> None:
         """Keep a copy of the main sequence's first `length` tokens (exact: a session's
-        system prompt, read), while it is among the last few remembered."""
+        conversation as far as it is read and answered), while it is among the last
+        `slots` remembered. A session's next turn, or a new session that starts like
+        it, loads it instead of reading it again. What it continues (the same session
+        a turn ago) is dropped, and what continues it makes it needless."""
+        tokens = self.main[:length]
+        if any(k.tokens[:length] == tokens for k in self._kept):
+            return
+        self._kept = [k for k in self._kept
+                      if k.pinned or k.tokens != tokens[:len(k.tokens)]]
         self._save(length, pinned=False)
         remembered = [k for k in self._kept if not k.pinned]
-        for old in remembered[:max(0, len(remembered) - MAX_REMEMBERED)]:
+        for old in remembered[:max(0, len(remembered) - self._slots)]:
             self._kept.remove(old)
 
     def _save(self, length: int, pinned: bool) -> None:

@@ -36,7 +36,7 @@ from .base import (
     Usage,
 )
 from .grounding import grounded, last_user_text
-from .llama_cache import LlamaCache, no_pause, shared_prefix
+from .llama_cache import SLOTS, LlamaCache, no_pause, shared_prefix
 from .llama_prompt import echoes_a_request, prompt_messages
 from .speakable import unspeakable_tokens
 
@@ -96,10 +96,11 @@ class LlamaLLM:
     def __init__(self, model_path: str | Path, *, n_ctx: int = 4096,
                  n_threads: int | None = None, name: str = "llama.cpp",
                  sampling: Sampling | None = None, speakable_only: bool = True,
-                 examples: bool = False) -> None:
+                 examples: bool = False, slots: int = SLOTS) -> None:
         """`speakable_only`: never write what an English voice cannot say (see speakable);
         `examples`: show right answers and an example call per tool (what the 1.5B
-        model needs, see above)."""
+        model needs, see above); `slots`: how many sessions keep their place in the
+        model (see llama_cache)."""
         threads = n_threads or os.cpu_count() or 1  # llama.cpp's default is half the cores
         self.name = name
         self.sampling = sampling or Sampling()
@@ -112,7 +113,7 @@ class LlamaLLM:
             raise EngineError(f"{model_path} has no chat template in its metadata")
         eos = self._llm.token_eos()
         self._end_of_message = eos  # ends every message in the chat template
-        self._cache = LlamaCache(self._llm, n_ctx)
+        self._cache = LlamaCache(self._llm, n_ctx, slots)
         self._splices = self._cache.can_shift
         self._approximate_from: int | None = None  # the cache past here: a splice's tail
         # The server-wide prompts kept read (`keep`): their system messages and tools.
@@ -174,13 +175,21 @@ class LlamaLLM:
                     made, callable_tools[made.name], last_user_text(request.messages))):
                 yield made
                 if not cancel.is_set():
+                    self._remember()
                     yield usage
                 return
             log.warning("unusable tool call %s; answering in words instead", made)
         for text in self._generate(tokens, rendered, request, temperature, cancel, usage):
             yield TextDelta(text)
         if not cancel.is_set():
+            self._remember()
             yield usage
+
+    def _remember(self) -> None:
+        """Keep the session's place in the model: its conversation as read and answered,
+        for its next turn after another session's (only an exact cache: see refresh)."""
+        if self._approximate_from is None:
+            self._cache.remember(self._llm.n_tokens)
 
     def call_probability(self, request: LLMRequest, tokens: list[int] | None = None,
                          kept: int = 0) -> float:
@@ -347,14 +356,14 @@ class LlamaLLM:
         return len(tokens) - splice.spliced_end + splice.new_middle_end - splice.head, splice
 
     def refresh(self, stop: Callable[[], bool]) -> None:
-        """In idle time: make a spliced cache exact, then keep its system prompt (a
-        session's instructions and tools) for the next session that starts like it."""
+        """In idle time: make a spliced cache exact, then remember it (a session's
+        instructions, tools and conversation) for its next turn, and for the next
+        session that starts like it."""
         if self._approximate_from is not None and \
                 kv_splice.reread(self._llm, self._approximate_from, stop):
             self._approximate_from = None
-        main = self._cache.main
-        if self._approximate_from is None and self._end_of_message in main and not stop():
-            self._cache.remember(main.index(self._end_of_message) + 1)
+        if self._approximate_from is None and not stop():
+            self._remember()
 
     def render(self, request: LLMRequest) -> str:
         """The prompt text a `stream` of this request reads."""
