@@ -1,5 +1,5 @@
 """Server-owned playback, for a transport that plays the assistant's audio in real time
-itself (WebRTC's outgoing track; a phone line next): the audio queued per response and
+itself (WebRTC's outgoing track, a phone call's media stream): the audio queued per response and
 item, pulled one frame at a time, flushed at once on `output_audio_buffer.cleared`.
 
 What it played goes back to the session as `Played` reports: a response's first frame

@@ -1,7 +1,7 @@
 """What a transport hands the runner: a client's events and audio in, the server's out.
 
-A transport (the Realtime WebSocket today; WebRTC calls, their sideband and phone
-bridges next) translates its wire into these and back, and knows nothing of
+A transport (the Realtime WebSocket, WebRTC calls and their sideband, phone media
+streams) translates its wire into these and back, and knows nothing of
 sessions or brains: `Runner.serve` connects it to both.
 """
 
