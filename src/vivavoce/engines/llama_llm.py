@@ -209,6 +209,10 @@ class LlamaLLM:
             logits = self._last_logits()
         else:
             logits = self._cache.probe(alone)
+        return self._opens_a_call(logits)
+
+    def _opens_a_call(self, logits: np.ndarray) -> float:
+        """The probability, by `logits`, that the next token opens a tool call."""
         return float(_distribution(logits)[self._call_openers].sum())
 
     def _needs_a_tool(self, request: LLMRequest) -> bool:
@@ -219,7 +223,7 @@ class LlamaLLM:
                 or request.messages[-1]["role"] != "user":
             return False
         logits = self._cache.probe(self._alone(server))
-        return float(_distribution(logits)[self._call_openers].sum()) >= NEEDS_A_TOOL
+        return self._opens_a_call(logits) >= NEEDS_A_TOOL
 
     def _alone(self, request: LLMRequest) -> list[int]:
         """The prompt of the request's system message and the user's last words alone."""
